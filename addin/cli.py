@@ -1,0 +1,458 @@
+"""The `achieveit-updates` command line: the same engine as the ribbon, for people and schedulers.
+
+Exit codes: 0 ok; 1 invalid data or failed job; 2 usage or configuration; 3 API or network
+error (a rejected key included); 4 still processing when --wait timed out (job ID printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .errors import AddinError, ApiError, ConfigError, JobTimeout, WorkbookError
+from .model import DATE_FORMATS, JobOutcome, LogEntry, Report, Settings, Table
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_API, EXIT_PROCESSING = 0, 1, 2, 3, 4
+BASE_URL_ENV = "ACHIEVEIT_BASE_URL"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except AddinError as exc:
+        if getattr(args, "json", False) and args.command in ("submit", "status"):
+            # Scripts reading --json get an answer even when we stopped before sending.
+            state = "not-submitted" if args.command == "submit" else "unknown"
+            print(json.dumps(JobOutcome(None, state, None, str(exc)).as_json(), ensure_ascii=False))
+        _err(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("Stopped.")
+        return 130
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from . import workbook
+
+    table, settings, report = _load_and_validate(args.file)
+    if args.annotate:
+        _require_workbook(args.file, "--annotate")
+        workbook.write_back(args.file, table=table, findings=report.findings)
+    if args.json:
+        print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_report(report)
+        if args.annotate:
+            print(f"Findings written into {args.file}.")
+    return EXIT_OK if report.valid else EXIT_INVALID
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .csvfile import export_csv
+
+    _table, settings, report = _load_and_validate(args.file, args)
+    if not report.valid:
+        _print_report(report, out=sys.stderr)
+    data = export_csv(report, settings)
+    _write_bytes_atomically(Path(args.output), data)
+    print(f"Wrote {len(report.updates)} updates to {args.output} ({len(data)} bytes).")
+    return EXIT_OK
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    """Validate, export, POST, optionally wait, and write the outcome back into the workbook."""
+    from . import workbook
+    from .csvfile import export_csv, sha256_hex
+
+    path = Path(args.file)
+    table, settings, report = _load_and_validate(path, args)
+    write_back = workbook.is_workbook(path) and not args.no_write_back
+    if not report.valid:
+        if write_back:
+            workbook.write_back(path, table=table, findings=report.findings)
+        if not args.json:
+            _print_report(report, out=sys.stderr)
+        message = _report_summary(report) + " Nothing was sent."
+        return _finish(args, JobOutcome(None, "not-submitted", None, message), EXIT_INVALID)
+
+    data = export_csv(report, settings)
+    digest = sha256_hex(data)
+    base_url = _base_url(args, settings)
+    if args.dry_run:
+        message = f"Dry run: {len(report.updates)} updates ({len(data)} bytes) would go to {base_url}."
+        return _finish(args, JobOutcome(None, "not-submitted", None, message), EXIT_OK)
+    if workbook.is_workbook(path) and not args.allow_duplicate:
+        if digest in workbook.read_log_hashes(path):
+            message = (
+                "These exact updates were already sent from this workbook (see its Log sheet). "
+                "Nothing was sent. Use --allow-duplicate to send them again."
+            )
+            return _finish(args, JobOutcome(None, "not-submitted", None, message), EXIT_INVALID)
+
+    from .api import upload_name
+
+    now = dt.datetime.now().replace(microsecond=0)
+    name = upload_name(path.stem, now)
+    rows = [u.row for u in report.updates]
+    with _client(base_url) as client:
+        try:
+            submission = client.submit(data, name)
+        except ApiError as exc:
+            state = "unknown" if exc.maybe_queued else "not-submitted"
+            outcome = JobOutcome(None, state, exc.http_status, str(exc), now)
+            if write_back and exc.maybe_queued:
+                # Record the attempt so nobody re-sends before checking AchieveIt.
+                _save_results(path, table, report, outcome, rows, _log(now, name, rows, digest, outcome))
+            return _finish(args, outcome, exc.exit_code)
+        job_id = submission.job_id
+        _progress(f"Submitted {len(rows)} updates to {base_url}: job {job_id}")
+        outcome = JobOutcome(job_id, "processing", submission.http_status, "Queued by AchieveIt.", now)
+        exit_code = EXIT_OK
+        if args.wait:
+            outcome, exit_code = _wait(client, job_id, args.timeout)
+    if write_back:
+        log = _log(now, name, rows, digest, outcome)
+        if not _save_results(path, table, report, outcome, rows, log):
+            exit_code = exit_code or EXIT_USAGE
+    return _finish(args, outcome, exit_code)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    base_url = _base_url(args, Settings())
+    with _client(base_url) as client:
+        if args.wait:
+            outcome, code = _wait(client, args.job_id, args.timeout)
+        else:
+            outcome, code = _outcome(client.status(args.job_id))
+    return _finish(args, outcome, code)
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .credentials import host_of, store_api_key
+
+    host = host_of(_base_url(args, Settings()))
+    if args.stdin:
+        key = sys.stdin.readline().strip()
+    else:
+        key = getpass.getpass(f"API key for {host} (input is hidden): ")
+    if not key.strip():
+        raise ConfigError("No key was entered; nothing was stored.")
+    store_api_key(host, key)
+    print(f"The API key for {host} is stored in your system's credential store.")
+    return EXIT_OK
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from .credentials import delete_api_key, host_of
+
+    host = host_of(_base_url(args, Settings()))
+    if delete_api_key(host):
+        print(f"Removed the stored API key for {host}.")
+    else:
+        print(f"No API key was stored for {host}.")
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import serve_forever
+
+    serve_forever(
+        args.host,
+        args.port,
+        api_key=args.api_key,
+        processing_delay=args.processing_delay,
+        accept_any_id=args.accept_any_id,
+        db_path=args.db,
+    )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.dir))
+
+
+# --- shared steps -----------------------------------------------------------------------------
+
+
+def _load_and_validate(
+    path: str | Path, args: argparse.Namespace | None = None
+) -> tuple[Table, Settings, Report]:
+    from . import workbook
+    from .rules import validate_table
+
+    table = workbook.read_table(path)
+    settings = (workbook.read_settings(path) if workbook.is_workbook(path) else None) or Settings()
+    if args is not None:
+        settings = _apply_csv_flags(settings, args)
+    return table, settings, validate_table(table, statuses=settings.statuses)
+
+
+def _apply_csv_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    changes: dict[str, Any] = {}
+    if getattr(args, "no_header", False):
+        changes["include_header"] = False
+    if getattr(args, "no_comment", False):
+        changes["include_comment"] = False
+    if getattr(args, "date_format", None):
+        changes["date_format"] = args.date_format
+    return replace(settings, **changes)
+
+
+def _base_url(args: argparse.Namespace, settings: Settings) -> str:
+    """Flags first, then ACHIEVEIT_BASE_URL (scheduled runs), then the workbook's Settings."""
+    from .api import resolve_base_url
+
+    if args.base_url or args.subdomain:
+        return resolve_base_url(args.subdomain, args.base_url)
+    if os.environ.get(BASE_URL_ENV, "").strip():
+        return resolve_base_url(None, os.environ[BASE_URL_ENV].strip())
+    return resolve_base_url(settings.subdomain or None, settings.base_url or None)
+
+
+def _client(base_url: str) -> Any:
+    from .api import ProgressUpdatesClient
+    from .credentials import get_api_key, host_of
+
+    return ProgressUpdatesClient(base_url, get_api_key(host_of(base_url)))
+
+
+def _wait(client: Any, job_id: str, timeout: float) -> tuple[JobOutcome, int]:
+    def show(status: Any, elapsed: float) -> None:
+        _progress(f"Job {job_id}: {status.state.value} ({elapsed:.0f} s)", transient=True)
+
+    try:
+        status = client.wait(job_id, timeout=timeout, on_progress=show)
+    except JobTimeout as exc:
+        now = dt.datetime.now().replace(microsecond=0)
+        return JobOutcome(job_id, "processing", 202, str(exc), now), EXIT_PROCESSING
+    return _outcome(status)
+
+
+def _outcome(status: Any) -> tuple[JobOutcome, int]:
+    from .api import JobState
+
+    now = dt.datetime.now().replace(microsecond=0)
+    state = status.state.value
+    outcome = JobOutcome(status.job_id, state, status.http_status, status.message, now)
+    code = {JobState.SUCCEEDED: EXIT_OK, JobState.FAILED: EXIT_INVALID}.get(status.state, EXIT_OK)
+    return outcome, code
+
+
+def _log(now: dt.datetime, name: str, rows: list[int], digest: str, outcome: JobOutcome) -> LogEntry:
+    return LogEntry(now, name, len(rows), digest, outcome.job_id, outcome.state, outcome.message)
+
+
+def _save_results(
+    path: Path,
+    table: Table,
+    report: Report,
+    outcome: JobOutcome,
+    rows: list[int],
+    log: LogEntry,
+) -> bool:
+    """Write the outcome back. If that fails, say so and carry on: the job ID must still be shown."""
+    from . import workbook
+
+    try:
+        workbook.write_back(
+            path,
+            table=table,
+            findings=report.findings,
+            outcome=outcome,
+            submitted_rows=rows,
+            log=log,
+        )
+    except WorkbookError as exc:
+        _err(f"The results could not be written back into {path.name}: {exc}")
+        return False
+    return True
+
+
+def _finish(args: argparse.Namespace, outcome: JobOutcome, code: int) -> int:
+    if args.json:
+        print(json.dumps(outcome.as_json(), ensure_ascii=False))
+        return code
+    out = sys.stdout if code == EXIT_OK else sys.stderr
+    if outcome.job_id:
+        print(f"Job ID: {outcome.job_id}", file=sys.stdout)
+        print(f"State: {outcome.state}", file=sys.stdout)
+    if outcome.message:
+        print(outcome.message, file=out)
+    if code == EXIT_PROCESSING:
+        print(
+            f"Still processing. Check later with: achieveit-updates status {outcome.job_id} --wait",
+            file=sys.stderr,
+        )
+    return code
+
+
+def _report_summary(report: Report) -> str:
+    from .results import summary
+
+    return summary(report.findings, report.rows)
+
+
+def _print_report(report: Report, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    if report.findings:
+        width = max(len(f.column or "-") for f in report.findings)
+        print(f"{'Row':>6}  {'Column':<{width}}  {'Severity':<8}  {'Code':<20}  Message", file=out)
+        for f in report.findings:
+            column = f.column or "-"
+            message = f.message.replace("\n", " ")
+            line = f"{f.row:>6}  {column:<{width}}  {f.severity:<8}  {f.code:<20}  {message}"
+            print(line, file=out)
+    print(_report_summary(report), file=out)
+
+
+def _require_workbook(path: str | Path, option: str) -> None:
+    from . import workbook
+
+    if not workbook.is_workbook(path):
+        raise ConfigError(f"{option} works on .xlsx/.xlsm workbooks; {path} is not one.")
+
+
+def _write_bytes_atomically(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WorkbookError(f"Can't write {target}: {exc.strerror or exc}.") from exc
+
+
+def _progress(message: str, transient: bool = False) -> None:
+    """Progress goes to stderr, and only for a person at a terminal."""
+    if not sys.stderr.isatty():
+        return
+    if transient:
+        sys.stderr.write("\r" + message.ljust(70))
+    else:
+        sys.stderr.write("\r" + message + "\n")
+    sys.stderr.flush()
+
+
+def _err(message: str) -> None:
+    print(f"Error: {message}", file=sys.stderr)
+
+
+# --- argument parsing -------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="achieveit-updates",
+        description="Validate, export and submit AchieveIt progress updates from a workbook or CSV.",
+        epilog="Exit codes: 0 ok, 1 invalid data or failed job, 2 usage/configuration, "
+        "3 API or network error, 4 still processing after --wait timed out.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a workbook or CSV and list what is wrong")
+    p.add_argument("file", help=".xlsx, .xlsm or .csv")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument("--annotate", action="store_true", help="mark the findings in the workbook")
+    p.set_defaults(run=cmd_validate)
+
+    p = sub.add_parser("export", help="write the exact CSV that submit would send")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", required=True, help="the CSV file to write")
+    _csv_flags(p)
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("submit", help="validate, send to AchieveIt and record the job")
+    p.add_argument("file")
+    _target_flags(p)
+    _wait_flags(p)
+    p.add_argument("--dry-run", action="store_true", help="check and build the CSV, send nothing")
+    p.add_argument(
+        "--no-write-back", action="store_true", help="leave the workbook unchanged"
+    )
+    p.add_argument(
+        "--allow-duplicate",
+        action="store_true",
+        help="send even if the Log sheet shows these exact updates were sent before",
+    )
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    _csv_flags(p)
+    p.set_defaults(run=cmd_submit)
+
+    p = sub.add_parser("status", help="ask AchieveIt how a job is doing")
+    p.add_argument("job_id")
+    _target_flags(p)
+    _wait_flags(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("login", help="store the API key in the system's credential store")
+    _target_flags(p)
+    p.add_argument("--stdin", action="store_true", help="read the key from standard input")
+    p.set_defaults(run=cmd_login)
+
+    p = sub.add_parser("logout", help="remove the stored API key")
+    _target_flags(p)
+    p.set_defaults(run=cmd_logout)
+
+    p = sub.add_parser("sandbox", help="run a local AchieveIt stand-in to rehearse against")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--api-key", help="the key clients must send (default: a random one, printed)")
+    p.add_argument("--processing-delay", type=float, default=2.0, metavar="SECONDS")
+    p.add_argument("--accept-any-id", action="store_true", help="accept unknown External IDs")
+    p.add_argument("--db", help="SQLite file to keep the demo plan and updates in")
+    p.set_defaults(run=cmd_sandbox)
+
+    p = sub.add_parser("demo", help="offline, end to end, against a built-in stand-in server")
+    p.add_argument("--dir", default=".", help="where to create the sample workbooks")
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def _target_flags(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--base-url", help=f"full API address (or set {BASE_URL_ENV})")
+    group.add_argument("--subdomain", help="API subdomain: api (default) or gov-api")
+
+
+def _wait_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", action="store_true", help="poll until the job ends")
+    p.add_argument("--timeout", type=_positive, default=300.0, metavar="SECONDS")
+
+
+def _csv_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-header", action="store_true", help="leave out the CSV header row")
+    p.add_argument("--no-comment", action="store_true", help="leave out the Comment column")
+    p.add_argument("--date-format", choices=DATE_FORMATS, help="date format in the CSV")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

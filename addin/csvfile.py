@@ -1,0 +1,234 @@
+"""The exact CSV AchieveIt expects, and reading a user's own .csv input file. Pure: bytes in/out.
+
+Written format (from the AchieveIt article, kept deliberately plain):
+- UTF-8 without a byte-order mark, comma-separated, every record ends in CRLF (the last one too);
+- RFC 4180 quoting: a field is quoted only when it holds a comma, a double quote, CR or LF, and
+  inner quotes are doubled. Everything else (including a leading `=`, `+`, `-` or `@`) is
+  written exactly as given: this file goes to an API, not into a spreadsheet;
+- columns in the article's order; the header row and the Comment column can each be left out;
+- dates as YYYY-MM-DD (or MM/DD/YYYY), numbers in plain positional notation.
+
+No updates: the header alone (or b"" without a header). The article forbids empty records, and
+an empty body is something the caller should refuse to send, not something to pad.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import PurePath
+
+from . import model
+from .errors import InvalidData, WorkbookError
+from .model import Finding, Report, Row, Settings, Table, Update
+
+CRLF = "\r\n"
+_NEEDS_QUOTES = (",", '"', "\r", "\n")
+
+
+def format_number(value: float | int) -> str:
+    """The shortest text that reads back as the same number, never in exponent notation.
+
+    1 -> "1", 3.0 -> "3", 0.2 -> "0.2", 1e-07 -> "0.0000001", 1e16 -> "10000000000000000".
+    -0.0 is written "0": a sign on zero means nothing for a metric and could confuse a parser.
+    """
+    if isinstance(value, bool):  # bool is an int subclass; True is not a metric
+        raise TypeError("a metric value must be a number, not True/False")
+    if isinstance(value, int):
+        return str(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"a metric value must be a finite number, not {number!r}")
+    if number == 0:
+        return "0"
+    # repr() gives the shortest digits that round-trip; Decimal lays them out without exponent.
+    return format(Decimal(repr(number)).normalize(), "f")
+
+
+def format_date(value: dt.date, date_format: str = model.DATE_ISO) -> str:
+    """YYYY-MM-DD, or MM/DD/YYYY for model.DATE_US; zero-padded; any time of day is dropped."""
+    if date_format == model.DATE_US:
+        return f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
+    if date_format == model.DATE_ISO:
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    raise ValueError(f"unknown date format {date_format!r}; use one of {model.DATE_FORMATS}")
+
+
+def _field(text: str) -> str:
+    if any(ch in text for ch in _NEEDS_QUOTES):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _record(fields: Sequence[str]) -> str:
+    return ",".join(_field(f) for f in fields) + CRLF
+
+
+def _update_fields(update: Update, settings: Settings) -> list[str]:
+    fields = [
+        update.external_id,
+        update.status,
+        "" if update.metric is None else format_number(update.metric),
+        format_date(update.as_of, settings.date_format),
+    ]
+    if settings.include_comment:
+        fields.append(update.comment)
+    return fields
+
+
+def write_csv(updates: Sequence[Update], settings: Settings = Settings()) -> bytes:  # noqa: B008
+    """The CSV bytes AchieveIt expects for `updates` (already checked and normalised by the rules).
+
+    Raises InvalidData if a text holds a character UTF-8 cannot encode (a lone surrogate: half
+    of a broken emoji), naming the sheet row.
+    """
+    columns = model.COLUMNS if settings.include_comment else model.COLUMNS[:4]
+    parts: list[bytes] = []
+    if settings.include_header:
+        parts.append(_record(columns).encode("utf-8"))
+    for update in updates:
+        try:
+            parts.append(_record(_update_fields(update, settings)).encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidData(
+                f"Row {update.row} holds a broken character (half of an emoji or symbol) that "
+                "cannot be sent. Retype the text in that row, then try again."
+            ) from None
+    return b"".join(parts)
+
+
+def export_csv(report: Report, settings: Settings = Settings()) -> bytes:  # noqa: B008
+    """write_csv(report.updates), refusing while the report still has errors."""
+    errors = len(report.errors)
+    if errors:
+        if errors == 1:
+            message = "1 error remains; fix it (see the Issues column) before exporting"
+        else:
+            message = f"{errors} errors remain; fix them (see the Issues column) before exporting"
+        raise InvalidData(message)
+    return write_csv(report.updates, settings)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- reading a user's .csv input file --------------------------------------------------------
+
+_SAVE_AS_CSV = "Open it in Excel and save it again as 'CSV UTF-8 (Comma delimited) (*.csv)'."
+
+
+def _decode(data: bytes, source: str) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise WorkbookError(
+            f"{source} is saved as 'Unicode Text' (UTF-16), not as CSV. {_SAVE_AS_CSV}"
+        )
+    if data.startswith(b"PK\x03\x04"):
+        raise WorkbookError(
+            f"{source} is an Excel workbook with a .csv name, not a CSV file. "
+            "Open it directly as a workbook, or save it from Excel as a CSV file."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # Excel's plain "CSV (Comma delimited)" on Windows writes the ANSI code page, cp1252.
+    body = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return body.decode("cp1252")
+    except UnicodeDecodeError:
+        raise WorkbookError(
+            f"{source} is neither UTF-8 nor Windows (cp1252) text, so its characters cannot be "
+            f"read reliably. {_SAVE_AS_CSV}"
+        ) from None
+
+
+def _check_delimiter(text: str, source: str) -> None:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if "," in first:
+        return
+    for sep, name in ((";", "';' (semicolons)"), ("\t", "tabs")):
+        if sep in first:
+            raise WorkbookError(
+                f"{source} separates its values with {name}, not commas. Excel does this when "
+                "Windows' list separator is not a comma (common with European settings). "
+                "Either copy the rows into the Updates sheet of the workbook, or set the list "
+                "separator to ',' (Windows: Control Panel > Region > Additional settings > List "
+                "separator) and save the file again as 'CSV UTF-8 (Comma delimited)'."
+            )
+
+
+def _cell(text: str) -> str | None:
+    return text if text != "" else None
+
+
+def _is_header(record: list[str]) -> bool:
+    return bool(record) and record[0].strip().lstrip("\ufeff").strip().casefold() == "external id"
+
+
+def read_csv_table(data: bytes, source: str) -> Table:
+    """Read a user's .csv input file (the five columns, optional header) into a Table.
+
+    Row numbers are record numbers, as Excel would show the file's rows (a comment with a line
+    break inside quotes stays one row). Values stay text ("00123" keeps its zeros); "" -> None.
+    The header row is the first of the first 10 records whose first cell is 'External ID'; with
+    none, every record is a data row. Records before the header are not data. A record with
+    text beyond the table's columns gives an error finding: it almost always means a comment
+    with a comma that was not in quotes, and its tail would otherwise be lost silently.
+    """
+    text = _decode(data, source).lstrip("\ufeff")
+    _check_delimiter(text, source)
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise WorkbookError(f"{source} is not a readable CSV file ({exc}). {_SAVE_AS_CSV}") from None
+
+    header_index = next(
+        (i for i, rec in enumerate(records[: model.HEADER_SEARCH_ROWS]) if _is_header(rec)), None
+    )
+    header: tuple[str | None, ...] = ()
+    first_data = 0
+    if header_index is not None:
+        header = tuple(_cell(c) for c in records[header_index])
+        first_data = header_index + 1
+    width = max(len(model.COLUMNS), len(header))
+
+    rows: list[Row] = []
+    findings: list[Finding] = []
+    for index in range(first_data, len(records)):
+        record = records[index]
+        number = index + 1
+        values = [_cell(c) for c in record[: len(model.COLUMNS)]]
+        values += [None] * (len(model.COLUMNS) - len(values))
+        rows.append(Row(number=number, values=tuple(values)))
+        extra = [c for c in record[width:] if c.strip()]
+        if extra:
+            findings.append(
+                Finding(
+                    row=number,
+                    column=None,
+                    severity=model.ERROR,
+                    code="extra-cells",
+                    message=(
+                        f"This row has {len(record)} values but the table has {width} columns, "
+                        f"so {extra[0]!r} and anything after it would be lost. A comment that "
+                        'contains a comma must be in double quotes ("like, this").'
+                    ),
+                    value=",".join(record[width:]),
+                )
+            )
+
+    return Table(
+        source=source,
+        sheet=PurePath(source).stem if source else "",
+        header_row=None if header_index is None else header_index + 1,
+        header=header,
+        rows=tuple(rows),
+        findings=tuple(findings),
+    )

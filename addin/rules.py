@@ -1,0 +1,467 @@
+"""Check the Updates table and turn its rows into Updates: pure, no I/O.
+
+Bad values are findings (data), never exceptions. Each finding names the sheet row the user
+sees, the column, a stable code and a short message that says how to fix it (it is shown in a
+cell). A row with any error is left out of `Report.updates`; warnings do not block a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from .dates import DateProblem, parse_as_of
+from .model import (
+    AS_OF_DATE,
+    COLUMNS,
+    COMMENT,
+    DEFAULT_STATUSES,
+    ERROR,
+    EXCEL_ERRORS,
+    EXTERNAL_ID,
+    HEADER_SEARCH_ROWS,
+    METRIC,
+    STATUS,
+    WARNING,
+    Finding,
+    Report,
+    Row,
+    Severity,
+    Table,
+    Uncalculated,
+    Update,
+)
+
+EXPECTED_HEADER = " | ".join(COLUMNS)
+_COLUMN_ORDER = {name: i for i, name in enumerate(COLUMNS)}
+_RE_PASTE = (
+    "Format column A as Text and paste the IDs again from AchieveIt's 'Export External IDs'."
+)
+
+_A = re.ASCII
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[Ee][+-]\d+", _A)  # how Excel shows long numbers
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", _A)
+_PERCENT = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*%", _A)
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?", _A)
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+", _A)
+_ID_CHARACTERS = {",": "a comma", '"': "a quote", "'": "a quote", "\n": "a line break"}
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+# --- header --------------------------------------------------------------------------------
+
+
+def validate_header(header: Sequence[Any], header_row: int | None) -> list[Finding]:
+    """Findings about the header row: missing, or not the five columns in the article's order."""
+    if header_row is None:
+        return [
+            Finding(
+                1,
+                None,
+                ERROR,
+                "missing-header",
+                f"No row among the first {HEADER_SEARCH_ROWS} starts with 'External ID'. "
+                f"Put this header row above the data: {EXPECTED_HEADER}.",
+            )
+        ]
+    cells = [_header_key(c) for c in tuple(header)[: len(COLUMNS)]]
+    cells += [""] * (len(COLUMNS) - len(cells))
+    expected = [c.casefold() for c in COLUMNS]
+    # The article makes Comment optional, so a missing or blank fifth header is fine.
+    if cells == expected or (cells[:-1] == expected[:-1] and not cells[-1]):
+        return []
+    wrong = next(
+        i for i, (got, want) in enumerate(zip(cells, expected, strict=True)) if got != want
+    )
+    found = " | ".join(_header_shown(c) for c in _padded(header))
+    return [
+        Finding(
+            header_row,
+            None,
+            ERROR,
+            "bad-header",
+            f"The header row must read {EXPECTED_HEADER}; found {found} "
+            f"(column {chr(ord('A') + wrong)} should be '{COLUMNS[wrong]}').",
+            tuple(header)[: len(COLUMNS)],
+        )
+    ]
+
+
+def _header_key(cell: Any) -> str:
+    if cell is None:
+        return ""
+    # Excel's "CSV UTF-8" puts a byte-order mark before the first header.
+    return " ".join(str(cell).lstrip("\ufeff").split()).casefold()
+
+
+def _padded(header: Sequence[Any]) -> list[Any]:
+    cells = list(header)[: len(COLUMNS)]
+    return cells + [None] * (len(COLUMNS) - len(cells))
+
+
+def _header_shown(cell: Any) -> str:
+    text = "" if cell is None else str(cell).lstrip("\ufeff").strip()
+    return text or "(blank)"
+
+
+# --- rows ----------------------------------------------------------------------------------
+
+
+def validate_rows(
+    rows: Iterable[Row], *, statuses: Sequence[str] = DEFAULT_STATUSES, today: dt.date
+) -> Report:
+    """Check every row; return the findings and the updates of the rows without errors."""
+    checker = _RowChecker(statuses, today)
+    findings: list[Finding] = []
+    updates: list[Update] = []
+    count = 0
+    blanks_since_data: list[int] = []  # blank rows count only when data follows them
+    first_seen: dict[tuple[str, dt.date], int] = {}
+    for row in rows:
+        if row.is_blank():
+            if count:
+                blanks_since_data.append(row.number)
+            continue
+        findings.extend(_blank_row(n) for n in blanks_since_data)
+        blanks_since_data.clear()
+        count += 1
+        row_findings, update, key = checker.check(row)
+        if key is not None:
+            if key in first_seen:
+                row_findings.append(_duplicate(row, key, first_seen[key]))
+            else:
+                first_seen[key] = row.number
+        findings.extend(row_findings)
+        if update is not None:
+            updates.append(update)
+    findings.sort(key=_order)
+    return Report(tuple(findings), tuple(updates), count)
+
+
+def validate_table(
+    table: Table, *, statuses: Sequence[str] = DEFAULT_STATUSES, today: dt.date | None = None
+) -> Report:
+    """Header findings, the reader's own findings and row findings, in sheet order.
+
+    With a bad header no update is returned: the columns cannot be trusted. Rows are still
+    checked so that every problem shows at once.
+    """
+    header_findings = validate_header(table.header, table.header_row)
+    rows = validate_rows(
+        table.rows, statuses=statuses, today=dt.date.today() if today is None else today
+    )
+    findings = sorted([*header_findings, *table.findings, *rows.findings], key=_order)
+    updates: tuple[Update, ...] = ()
+    if not any(f.severity == ERROR for f in header_findings):
+        reader_errors = {f.row for f in table.findings if f.severity == ERROR}
+        updates = tuple(u for u in rows.updates if u.row not in reader_errors)
+    return Report(tuple(findings), updates, rows.rows)
+
+
+def _order(finding: Finding) -> tuple[int, int]:
+    # Whole-row findings first, then the cells left to right; unknown columns last.
+    if finding.column is None:
+        return finding.row, -1
+    return finding.row, _COLUMN_ORDER.get(finding.column, len(COLUMNS))
+
+
+def _blank_row(number: int) -> Finding:
+    return Finding(
+        number,
+        None,
+        WARNING,
+        "blank-row",
+        f"Row {number} is blank and will be skipped (AchieveIt does not accept empty rows).",
+    )
+
+
+def _duplicate(row: Row, key: tuple[str, dt.date], first: int) -> Finding:
+    return Finding(
+        row.number,
+        None,
+        WARNING,
+        "duplicate-update",
+        f"Row {row.number} repeats the update of row {first} (same External ID and As Of Date "
+        f"{_long_date(key[1])}); keep only the one you mean.",
+        row.values[0],
+    )
+
+
+def _long_date(day: dt.date) -> str:
+    # Spelled out, so nobody wonders whether 03/11 is March or November.
+    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
+class _RowChecker:
+    """Checks one row at a time against a status list and a 'today'."""
+
+    def __init__(self, statuses: Sequence[str], today: dt.date) -> None:
+        self.today = today
+        self.statuses = tuple(dict.fromkeys(s.strip() for s in statuses if s and s.strip()))
+        self.by_key = {_status_key(s): s for s in reversed(self.statuses)}
+        self.keys = list(dict.fromkeys(_status_key(s) for s in self.statuses))
+
+    def check(self, row: Row) -> tuple[list[Finding], Update | None, tuple[str, dt.date] | None]:
+        """The row's findings, its Update (None when it has errors) and its duplicate key."""
+        values = tuple(row.values[: len(COLUMNS)]) + (None,) * (len(COLUMNS) - len(row.values))
+        cell = _Cells(row.number, values)
+        if row.hidden:
+            cell.add(
+                None,
+                WARNING,
+                "hidden-row",
+                f"Row {row.number} is hidden (filtered or hidden) but will be sent; "
+                "unhide it or delete it if that is not what you want.",
+            )
+        external_id = self._external_id(cell)
+        status = self._status(cell)
+        metric = self._metric(cell)
+        as_of = self._as_of(cell)
+        comment = self._comment(cell)
+        key = None
+        if external_id is not None and as_of is not None:
+            key = (external_id.casefold(), as_of)
+        if cell.has_errors or external_id is None or status is None or as_of is None:
+            return cell.findings, None, key
+        update = Update(row.number, external_id, status, metric, as_of, comment)
+        return cell.findings, update, key
+
+    def _external_id(self, cell: _Cells) -> str | None:
+        raw = cell.value(EXTERNAL_ID)
+        if cell.unusable(EXTERNAL_ID, "Copy the ID from AchieveIt's 'Export External IDs'."):
+            return None
+        if isinstance(raw, bool) or (isinstance(raw, float) and not math.isfinite(raw)):
+            cell.error(EXTERNAL_ID, "bad-id", f"{_shown(raw)} is not an External ID. {_RE_PASTE}")
+            return None
+        if isinstance(raw, int | float):
+            text = _number_text(raw)
+            cell.warn(
+                EXTERNAL_ID,
+                "numeric-id",
+                f"External ID {text} is stored as a number: leading zeros may have been lost "
+                f"and long numbers rounded. {_RE_PASTE}",
+            )
+            return text
+        if isinstance(raw, dt.date | dt.datetime):
+            cell.error(
+                EXTERNAL_ID,
+                "mangled-id",
+                f"Excel turned this External ID into a date ({raw.isoformat()}). {_RE_PASTE}",
+            )
+            return None
+        if not isinstance(raw, str):
+            cell.error(EXTERNAL_ID, "bad-id", f"'{_shown(raw)}' is not an External ID. {_RE_PASTE}")
+            return None
+        text = raw.strip()
+        if _SCIENTIFIC.fullmatch(text):
+            cell.error(
+                EXTERNAL_ID,
+                "mangled-id",
+                f"External ID '{text}' is in scientific notation: Excel has already lost "
+                f"digits. {_RE_PASTE}",
+            )
+            return None
+        found = sorted(
+            {name for ch, name in _ID_CHARACTERS.items() if ch in text.replace("\r", "\n")}
+        )
+        if found:
+            cell.warn(
+                EXTERNAL_ID,
+                "id-characters",
+                f"External ID '{text}' contains {' and '.join(found)}; older AchieveIt versions "
+                "reject these. Check it against 'Export External IDs'.",
+            )
+        return text
+
+    def _status(self, cell: _Cells) -> str | None:
+        raw = cell.value(STATUS)
+        if cell.unusable(STATUS, f"Pick one of: {self._allowed()}."):
+            return None
+        shown = _shown(raw).strip()
+        canonical = self.by_key.get(_status_key(shown)) if isinstance(raw, str) else None
+        if canonical is not None:
+            return canonical
+        close = difflib.get_close_matches(_status_key(shown), self.keys, n=1, cutoff=0.6)
+        if close and isinstance(raw, str):
+            hint = f"did you mean '{self.by_key[close[0]]}'?"
+        else:
+            hint = f"use one of: {self._allowed()}."
+        cell.error(STATUS, "unknown-status", f"'{shown}' is not an AchieveIt status: {hint}")
+        return None
+
+    def _allowed(self) -> str:
+        return ", ".join(self.statuses) or "(none: add the statuses on the Settings sheet)"
+
+    def _metric(self, cell: _Cells) -> int | float | None:
+        raw = cell.value(METRIC)
+        if cell.special(METRIC) or _blank(raw):
+            return None
+        if isinstance(raw, bool):
+            cell.error(METRIC, "bad-metric", f"{_shown(raw)} is not a number. {_METRIC_HINT}")
+            return None
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float | Decimal):
+            if math.isfinite(raw):
+                return float(raw)
+            cell.error(METRIC, "bad-metric", f"'{raw}' is not a usable number. {_METRIC_HINT}")
+            return None
+        if isinstance(raw, dt.date | dt.datetime | dt.time):
+            cell.error(
+                METRIC,
+                "bad-metric",
+                f"{raw.isoformat()} is a date or time, not a number: format the cell as Number "
+                "and type the metric value.",
+            )
+            return None
+        text = str(raw).strip()
+        if _PLAIN_NUMBER.fullmatch(text):
+            return float(text) if "." in text else int(text)
+        if match := _PERCENT.fullmatch(text):
+            value = float(Decimal(match[1]) / 100)
+            cell.warn(
+                METRIC,
+                "percent-text",
+                f"'{text}' is text; it will be sent as {value} "
+                "(AchieveIt wants percentages as decimals).",
+            )
+            return value
+        if _THOUSANDS.fullmatch(text):
+            plain = text.replace(",", "")
+            hint = f"remove the thousands separators: {plain}."
+        elif _DECIMAL_COMMA.fullmatch(text):
+            hint = f"use a dot for decimals: {text.replace(',', '.')}."
+        else:
+            hint = _METRIC_HINT
+        cell.error(METRIC, "bad-metric", f"'{text}' is not a number: {hint}")
+        return None
+
+    def _as_of(self, cell: _Cells) -> dt.date | None:
+        raw = cell.value(AS_OF_DATE)
+        if cell.unusable(AS_OF_DATE, "Type the date of the update, e.g. 11/03/2026."):
+            return None
+        try:
+            day = parse_as_of(raw)
+        except DateProblem as problem:
+            cell.error(AS_OF_DATE, problem.code, problem.message)
+            return None
+        if day > self.today:
+            cell.warn(
+                AS_OF_DATE,
+                "future-date",
+                f"{_long_date(day)} is in the future (today is {_long_date(self.today)}): "
+                "check the date, especially the year.",
+            )
+        return day
+
+    def _comment(self, cell: _Cells) -> str:
+        raw = cell.value(COMMENT)
+        if cell.special(COMMENT) or _blank(raw):
+            return ""
+        if isinstance(raw, str):
+            return raw  # kept exactly as typed: commas, quotes, line breaks, any script
+        return _shown(raw)
+
+
+_METRIC_HINT = "Type a number such as 0.2 or 15, or leave the cell blank."
+
+
+class _Cells:
+    """One row's raw values and the findings about them."""
+
+    def __init__(self, number: int, values: tuple[Any, ...]) -> None:
+        self.number = number
+        self.values = values
+        self.findings: list[Finding] = []
+        self.has_errors = False
+
+    def value(self, column: str) -> Any:
+        return self.values[_COLUMN_ORDER[column]]
+
+    def add(self, column: str | None, severity: Severity, code: str, message: str) -> None:
+        value = None if column is None else self.value(column)
+        self.findings.append(Finding(self.number, column, severity, code, message, value))
+        self.has_errors = self.has_errors or severity == ERROR
+
+    def error(self, column: str, code: str, message: str) -> None:
+        self.add(column, ERROR, code, message)
+
+    def warn(self, column: str, code: str, message: str) -> None:
+        self.add(column, WARNING, code, message)
+
+    def special(self, column: str) -> bool:
+        """Report an unsaved formula or an Excel error value; True when there was one."""
+        raw = self.value(column)
+        if isinstance(raw, Uncalculated):
+            self.error(
+                column,
+                "uncalculated-formula",
+                "This cell's formula has no saved result; open the file in Excel, let it "
+                "calculate, save, and try again.",
+            )
+            return True
+        if isinstance(raw, str) and raw.strip().upper() in EXCEL_ERRORS:
+            self.error(
+                column,
+                "excel-error",
+                f"The cell shows {raw.strip().upper()}: fix the formula or type the value.",
+            )
+            return True
+        return False
+
+    def unusable(self, column: str, fix: str) -> bool:
+        """For a required column: report special values and blanks; True when there is no value."""
+        if self.special(column):
+            return True
+        if _blank(self.value(column)):
+            self.error(column, "required", f"{column} is missing. {fix}")
+            return True
+        return False
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _status_key(text: str) -> str:
+    # Capitalisation does not matter to AchieveIt; stray or non-breaking spaces shouldn't either.
+    return " ".join(text.split()).casefold()
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _shown(value: Any) -> str:
+    """A cell value as text, the way a user would recognise it."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return _number_text(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
