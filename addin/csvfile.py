@@ -28,6 +28,7 @@ from . import model
 from .errors import InvalidData, WorkbookError
 from .model import Finding, Report, Row, Settings, Table, Update
 
+DEFAULT_SETTINGS = Settings()  # frozen: safe to share as a default
 CRLF = "\r\n"
 _NEEDS_QUOTES = (",", '"', "\r", "\n")
 
@@ -82,7 +83,7 @@ def _update_fields(update: Update, settings: Settings) -> list[str]:
     return fields
 
 
-def write_csv(updates: Sequence[Update], settings: Settings = Settings()) -> bytes:  # noqa: B008
+def write_csv(updates: Sequence[Update], settings: Settings = DEFAULT_SETTINGS) -> bytes:
     """The CSV bytes AchieveIt expects for `updates` (already checked and normalised by the rules).
 
     Raises InvalidData if a text holds a character UTF-8 cannot encode (a lone surrogate: half
@@ -103,7 +104,7 @@ def write_csv(updates: Sequence[Update], settings: Settings = Settings()) -> byt
     return b"".join(parts)
 
 
-def export_csv(report: Report, settings: Settings = Settings()) -> bytes:  # noqa: B008
+def export_csv(report: Report, settings: Settings = DEFAULT_SETTINGS) -> bytes:
     """write_csv(report.updates), refusing while the report still has errors."""
     errors = len(report.errors)
     if errors:
@@ -149,19 +150,42 @@ def _decode(data: bytes, source: str) -> str:
         ) from None
 
 
+def _other_separator(text: str) -> str | None:
+    """';' or tab when the file plainly uses it instead of commas; None otherwise.
+
+    Looks at a header row starting 'External ID;' among the first lines, else at the first
+    non-blank line: a comma file has at least 3 commas per full record, while a European one
+    may hold a few decimal commas ('0,2') between its semicolons.
+    """
+    lines = [line for line in text.splitlines()[: model.HEADER_SEARCH_ROWS] if line.strip()]
+    for sep in (";", "\t"):
+        if any(line.strip(' "').casefold().startswith("external id" + sep) for line in lines):
+            return sep
+    first = lines[0] if lines else ""
+    commas = first.count(",")
+    for sep in (";", "\t"):
+        count = first.count(sep)
+        if count and (commas == 0 or (count >= 3 and commas < 3)):
+            return sep
+    return None
+
+
 def _check_delimiter(text: str, source: str) -> None:
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    if "," in first:
+    sep = _other_separator(text)
+    if sep is None:
         return
-    for sep, name in ((";", "';' (semicolons)"), ("\t", "tabs")):
-        if sep in first:
-            raise WorkbookError(
-                f"{source} separates its values with {name}, not commas. Excel does this when "
-                "Windows' list separator is not a comma (common with European settings). "
-                "Either copy the rows into the Updates sheet of the workbook, or set the list "
-                "separator to ',' (Windows: Control Panel > Region > Additional settings > List "
-                "separator) and save the file again as 'CSV UTF-8 (Comma delimited)'."
-            )
+    if sep == "\t":
+        raise WorkbookError(
+            f"{source} separates its values with tabs, not commas (Excel's 'Text (Tab "
+            f"delimited)' format). {_SAVE_AS_CSV}"
+        )
+    raise WorkbookError(
+        f"{source} separates its values with ';' (semicolons), not commas. Excel does this "
+        "when Windows' list separator is ';' (common with European settings). Either copy the "
+        "rows into the Updates sheet of the workbook, or set the list separator to ',' "
+        "(Windows: Control Panel > Region > Additional settings > List separator) and save the "
+        "file again as 'CSV UTF-8 (Comma delimited)'."
+    )
 
 
 def _cell(text: str) -> str | None:
@@ -169,7 +193,8 @@ def _cell(text: str) -> str | None:
 
 
 def _is_header(record: list[str]) -> bool:
-    return bool(record) and record[0].strip().lstrip("\ufeff").strip().casefold() == "external id"
+    # Same reading as rules.validate_header: BOM dropped, spaces collapsed, any case.
+    return bool(record) and " ".join(record[0].lstrip("\ufeff").split()).casefold() == "external id"
 
 
 def read_csv_table(data: bytes, source: str) -> Table:
@@ -187,7 +212,9 @@ def read_csv_table(data: bytes, source: str) -> Table:
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        raise WorkbookError(f"{source} is not a readable CSV file ({exc}). {_SAVE_AS_CSV}") from None
+        raise WorkbookError(
+            f"{source} is not a readable CSV file ({exc}). {_SAVE_AS_CSV}"
+        ) from None
 
     header_index = next(
         (i for i, rec in enumerate(records[: model.HEADER_SEARCH_ROWS]) if _is_header(rec)), None

@@ -50,6 +50,7 @@ _PERCENT = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*%", _A)
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?", _A)
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+", _A)
 _ID_CHARACTERS = {",": "a comma", '"': "a quote", "'": "a quote", "\n": "a line break"}
+_ID_CHARACTER = re.compile("[,\"'\r\n]")
 _MONTHS = (
     "January",
     "February",
@@ -215,9 +216,16 @@ class _RowChecker:
 
     def __init__(self, statuses: Sequence[str], today: dt.date) -> None:
         self.today = today
-        self.statuses = tuple(dict.fromkeys(s.strip() for s in statuses if s and s.strip()))
-        self.by_key = {_status_key(s): s for s in reversed(self.statuses)}
-        self.keys = list(dict.fromkeys(_status_key(s) for s in self.statuses))
+        # Settings may hold blanks or the same status twice: the first spelling wins.
+        self.by_key: dict[str, str] = {}
+        for status in statuses:
+            if isinstance(status, str) and status.strip():
+                self.by_key.setdefault(_status_key(status), " ".join(status.split()))
+        self.keys = list(self.by_key)
+        self.allowed = ", ".join(self.by_key.values()) or (
+            "(none: add the statuses on the Settings sheet)"
+        )
+        self.hints: dict[str, str] = {}
 
     def check(self, row: Row) -> tuple[list[Finding], Update | None, tuple[str, dt.date] | None]:
         """The row's findings, its Update (None when it has errors) and its duplicate key."""
@@ -279,10 +287,9 @@ class _RowChecker:
                 f"digits. {_RE_PASTE}",
             )
             return None
-        found = sorted(
-            {name for ch, name in _ID_CHARACTERS.items() if ch in text.replace("\r", "\n")}
-        )
-        if found:
+        if _ID_CHARACTER.search(text):
+            text_lf = text.replace("\r", "\n")
+            found = sorted({name for ch, name in _ID_CHARACTERS.items() if ch in text_lf})
             cell.warn(
                 EXTERNAL_ID,
                 "id-characters",
@@ -293,22 +300,28 @@ class _RowChecker:
 
     def _status(self, cell: _Cells) -> str | None:
         raw = cell.value(STATUS)
-        if cell.unusable(STATUS, f"Pick one of: {self._allowed()}."):
+        if cell.unusable(STATUS, f"Pick one of: {self.allowed}."):
             return None
+        if isinstance(raw, str):
+            canonical = self.by_key.get(_status_key(raw))
+            if canonical is not None:
+                return canonical
         shown = _shown(raw).strip()
-        canonical = self.by_key.get(_status_key(shown)) if isinstance(raw, str) else None
-        if canonical is not None:
-            return canonical
-        close = difflib.get_close_matches(_status_key(shown), self.keys, n=1, cutoff=0.6)
-        if close and isinstance(raw, str):
-            hint = f"did you mean '{self.by_key[close[0]]}'?"
-        else:
-            hint = f"use one of: {self._allowed()}."
+        hint = self._hint(shown) if isinstance(raw, str) else f"use one of: {self.allowed}."
         cell.error(STATUS, "unknown-status", f"'{shown}' is not an AchieveIt status: {hint}")
         return None
 
-    def _allowed(self) -> str:
-        return ", ".join(self.statuses) or "(none: add the statuses on the Settings sheet)"
+    def _hint(self, text: str) -> str:
+        # difflib is slow and a misspelling tends to repeat down a column: remember the answers.
+        key = _status_key(text)
+        if key not in self.hints:
+            close = difflib.get_close_matches(key, self.keys, n=1, cutoff=0.6)
+            self.hints[key] = (
+                f"did you mean '{self.by_key[close[0]]}'?"
+                if close
+                else f"use one of: {self.allowed}."
+            )
+        return self.hints[key]
 
     def _metric(self, cell: _Cells) -> int | float | None:
         raw = cell.value(METRIC)

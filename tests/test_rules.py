@@ -1,0 +1,524 @@
+import datetime as dt
+import time
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from addin.model import (
+    COLUMNS,
+    DEFAULT_STATUSES,
+    ERROR,
+    EXCEL_ERRORS,
+    WARNING,
+    Finding,
+    Report,
+    Row,
+    Table,
+    Uncalculated,
+    Update,
+)
+from addin.rules import validate_header, validate_rows, validate_table
+
+TODAY = dt.date(2026, 11, 29)
+NOV3 = dt.date(2026, 11, 3)
+GOOD = ("ABC-1", "On Track", 0.5, NOV3, "Fine")
+
+
+UNIQUE = object()
+
+
+def row(number=2, external_id=UNIQUE, status="On Track", metric=0.5, as_of=NOV3, comment=""):
+    """A good row unless told otherwise; its External ID is unique unless given."""
+    external_id = f"ID-{number}" if external_id is UNIQUE else external_id
+    return Row(number, (external_id, status, metric, as_of, comment))
+
+
+def check(*rows, statuses=DEFAULT_STATUSES) -> Report:
+    return validate_rows(rows, statuses=statuses, today=TODAY)
+
+
+def flat(report: Report):
+    return [(f.row, f.column, f.code) for f in report.findings]
+
+
+def only(report: Report) -> Finding:
+    assert len(report.findings) == 1, flat(report)
+    return report.findings[0]
+
+
+# --- header ----------------------------------------------------------------------------------
+
+HEADER = list(COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "header, header_row, expected",
+    [
+        (HEADER, 1, []),
+        (HEADER + ["Issues", "Job ID", "anything"], 3, []),  # the tool's own columns
+        (["\ufeffExternal ID", *HEADER[1:]], 1, []),  # Excel's CSV UTF-8 byte-order mark
+        ([" external id ", "STATUS", "current  metric value", "as of date", "comment"], 1, []),
+        (HEADER[:4], 1, []),  # Comment is optional in the article
+        (HEADER[:4] + [None], 1, []),
+        (HEADER[:4] + ["  "], 1, []),
+        (
+            ["External ID", "Status", "As Of Date", "Current Metric Value", "Comment"],
+            2,
+            ["bad-header"],
+        ),
+        (["External ID", "Staus", *HEADER[2:]], 1, ["bad-header"]),
+        (["External ID", "Status", "Metric", "As Of Date", "Comment"], 1, ["bad-header"]),
+        (["External ID", "Status", "As Of Date", "Comment"], 1, ["bad-header"]),
+        (HEADER[:4] + ["Notes"], 1, ["bad-header"]),
+        (["External ID"], 1, ["bad-header"]),
+        ([], 1, ["bad-header"]),
+        (HEADER, None, ["missing-header"]),
+    ],
+)
+def test_header(header, header_row, expected):
+    findings = validate_header(header, header_row)
+    assert [f.code for f in findings] == expected
+    assert all(f.severity == ERROR and f.column is None for f in findings)
+    assert all(f.row == (header_row or 1) for f in findings)
+
+
+def test_bad_header_message_names_expected_order_and_what_was_found():
+    (finding,) = validate_header(["External ID", "Status", "As Of Date", "Metric"], 4)
+    assert finding.message == (
+        "The header row must read External ID | Status | Current Metric Value | As Of Date | "
+        "Comment; found External ID | Status | As Of Date | Metric | (blank) "
+        "(column C should be 'Current Metric Value')."
+    )
+
+
+def test_missing_header_message():
+    (finding,) = validate_header((), None)
+    assert "No row among the first 10 starts with 'External ID'" in finding.message
+    assert "External ID | Status | Current Metric Value | As Of Date | Comment" in finding.message
+
+
+# --- External ID -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, findings, exported",
+    [
+        ("ABC-1", [], "ABC-1"),
+        ("  2bf2dda7-2aa4-4345-b6a8-8070d6ceec39 \n", [], "2bf2dda7-2aa4-4345-b6a8-8070d6ceec39"),
+        ("0012", [], "0012"),
+        ("12E5", [], "12E5"),  # a customer ID, not Excel's scientific notation
+        (1234, [("numeric-id", WARNING)], "1234"),
+        (1234.0, [("numeric-id", WARNING)], "1234"),
+        (12.5, [("numeric-id", WARNING)], "12.5"),
+        ("1.23E+15", [("mangled-id", ERROR)], None),
+        ("1,23457E+15", [("mangled-id", ERROR)], None),
+        ("5E-05", [("mangled-id", ERROR)], None),
+        (dt.datetime(2026, 1, 2), [("mangled-id", ERROR)], None),  # "1-2" turned into a date
+        ("A,1", [("id-characters", WARNING)], "A,1"),
+        ('A"1', [("id-characters", WARNING)], 'A"1'),
+        ("A'1", [("id-characters", WARNING)], "A'1"),
+        ("A\n1", [("id-characters", WARNING)], "A\n1"),
+        (True, [("bad-id", ERROR)], None),
+        (float("nan"), [("bad-id", ERROR)], None),
+        (None, [("required", ERROR)], None),
+        ("   ", [("required", ERROR)], None),
+        ("#N/A", [("excel-error", ERROR)], None),
+        (Uncalculated("=A1"), [("uncalculated-formula", ERROR)], None),
+    ],
+)
+def test_external_id(raw, findings, exported):
+    report = check(row(external_id=raw))
+    assert [(f.code, f.severity) for f in report.findings] == findings
+    assert all(f.column == "External ID" and f.value is raw for f in report.findings)
+    assert [u.external_id for u in report.updates] == ([exported] if exported else [])
+
+
+def test_numeric_id_message():
+    message = only(check(row(external_id=1234.0))).message
+    assert "1234" in message and "1234.0" not in message
+    assert "leading zeros" in message and "rounded" in message
+    assert "Format column A as Text" in message and "Export External IDs" in message
+
+
+# --- Status ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, code, exported",
+    [
+        ("On Track", None, "On Track"),
+        ("on track", None, "On Track"),
+        ("  NOT STARTED ", None, "Not Started"),
+        ("Not\u00a0Achieved", None, "Not Achieved"),
+        ("canceled", None, "Canceled"),
+        ("Cancelled", "unknown-status", None),
+        ("OnTrack", "unknown-status", None),
+        ("Done", "unknown-status", None),
+        (3, "unknown-status", None),
+        (True, "unknown-status", None),
+        (None, "required", None),
+        ("", "required", None),
+        ("#REF!", "excel-error", None),
+        (Uncalculated("=B1"), "uncalculated-formula", None),
+    ],
+)
+def test_status(raw, code, exported):
+    report = check(row(status=raw))
+    assert [(f.column, f.code, f.severity) for f in report.findings] == (
+        [("Status", code, ERROR)] if code else []
+    )
+    assert [u.status for u in report.updates] == ([exported] if exported else [])
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("Cancelled", "'Cancelled' is not an AchieveIt status: did you mean 'Canceled'?"),
+        ("on trak", "'on trak' is not an AchieveIt status: did you mean 'On Track'?"),
+        (
+            "Done",
+            "'Done' is not an AchieveIt status: use one of: On Track, Off Track, At Risk, "
+            "Achieved, Not Achieved, Canceled, Not Started.",
+        ),
+        (
+            None,
+            "Status is missing. Pick one of: On Track, Off Track, At Risk, Achieved, "
+            "Not Achieved, Canceled, Not Started.",
+        ),
+    ],
+)
+def test_status_messages(raw, message):
+    assert only(check(row(status=raw))).message == message
+
+
+def test_custom_status_list_is_used_and_spelled_its_way():
+    statuses = ("Green", "Amber ", "Red", "", "green")
+    report = check(row(2, status="AMBER"), row(3, status="On Track"), statuses=statuses)
+    assert [u.status for u in report.updates] == ["Amber"]
+    assert (
+        only(report).message
+        == "'On Track' is not an AchieveIt status: use one of: Green, Amber, Red."
+    )
+
+
+# --- Current Metric Value --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, findings, exported",
+    [
+        (None, [], None),
+        ("  ", [], None),
+        (0, [], 0),
+        (15, [], 15),
+        (0.2, [], 0.2),
+        (-3.0, [], -3.0),
+        ("0.25", [], 0.25),
+        (" .5 ", [], 0.5),
+        ("-3", [], -3),
+        ("+7", [], 7),
+        ("5.", [], 5.0),
+        ("007", [], 7),
+        ("20%", [("percent-text", WARNING)], 0.2),
+        ("12.5 %", [("percent-text", WARNING)], 0.125),
+        ("0.1%", [("percent-text", WARNING)], 0.001),
+        ("1,234.5", [("bad-metric", ERROR)], None),
+        ("1,234", [("bad-metric", ERROR)], None),
+        ("0,25", [("bad-metric", ERROR)], None),
+        ("1e3", [("bad-metric", ERROR)], None),
+        ("nan", [("bad-metric", ERROR)], None),
+        ("inf", [("bad-metric", ERROR)], None),
+        ("$10", [("bad-metric", ERROR)], None),
+        ("twenty", [("bad-metric", ERROR)], None),
+        ("٣", [("bad-metric", ERROR)], None),  # not an ASCII digit
+        (True, [("bad-metric", ERROR)], None),
+        (False, [("bad-metric", ERROR)], None),
+        (float("nan"), [("bad-metric", ERROR)], None),
+        (float("inf"), [("bad-metric", ERROR)], None),
+        (NOV3, [("bad-metric", ERROR)], None),
+        ("#DIV/0!", [("excel-error", ERROR)], None),
+        ("#N/A", [("excel-error", ERROR)], None),
+        (Uncalculated("=C1*2"), [("uncalculated-formula", ERROR)], None),
+    ],
+)
+def test_metric(raw, findings, exported):
+    report = check(row(metric=raw))
+    assert [(f.code, f.severity) for f in report.findings] == findings
+    assert all(f.column == "Current Metric Value" for f in report.findings)
+    if findings and findings[0][1] == ERROR:
+        assert report.updates == ()
+    else:
+        (update,) = report.updates
+        assert update.metric == exported
+        assert type(update.metric) is type(exported)
+
+
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ("1,234.5", "'1,234.5' is not a number: remove the thousands separators: 1234.5."),
+        ("0,25", "use a dot for decimals: 0.25"),
+        ("20%", "'20%' is text; it will be sent as 0.2 (AchieveIt wants percentages as decimals)."),
+        ("#N/A", "The cell shows #N/A: fix the formula or type the value."),
+        (True, "TRUE is not a number"),
+        (
+            Uncalculated("=1+1"),
+            "This cell's formula has no saved result; open the file in Excel, let it calculate, "
+            "save, and try again.",
+        ),
+    ],
+)
+def test_metric_messages(raw, words):
+    assert words in only(check(row(metric=raw))).message
+
+
+# --- As Of Date ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, findings, exported",
+    [
+        (NOV3, [], NOV3),
+        (dt.datetime(2026, 11, 3, 16, 45), [], NOV3),
+        ("2026-11-03", [], NOV3),
+        ("11/03/2026 2:30 PM", [], NOV3),
+        ("2026-W45-2", [], NOV3),
+        (TODAY, [], TODAY),
+        (TODAY + dt.timedelta(days=1), [("future-date", WARNING)], TODAY + dt.timedelta(days=1)),
+        ("11/03/2062", [("future-date", WARNING)], dt.date(2062, 11, 3)),
+        ("13/01/2026", [("day-month-order", ERROR)], None),
+        ("02/30/2026", [("impossible-date", ERROR)], None),
+        ("2026-11", [("incomplete-date", ERROR)], None),
+        ("1/2/26", [("bad-date", ERROR)], None),
+        (46329, [("bad-date", ERROR)], None),
+        (True, [("bad-date", ERROR)], None),
+        (None, [("required", ERROR)], None),
+        (" ", [("required", ERROR)], None),
+        ("#N/A", [("excel-error", ERROR)], None),
+        (Uncalculated("=TODAY()"), [("uncalculated-formula", ERROR)], None),
+    ],
+)
+def test_as_of_date(raw, findings, exported):
+    report = check(row(as_of=raw))
+    assert [(f.code, f.severity) for f in report.findings] == findings
+    assert all(f.column == "As Of Date" and f.value is raw for f in report.findings)
+    assert [u.as_of for u in report.updates] == ([exported] if exported else [])
+
+
+def test_date_messages_come_from_the_date_parser():
+    assert only(check(row(as_of="13/01/2026"))).message == (
+        "'13/01/2026' looks like DD/MM/YYYY; AchieveIt reads MM/DD/YYYY: did you mean 01/13/2026?"
+    )
+    assert only(check(row(as_of="11/03/2062"))).message == (
+        "November 3, 2062 is in the future (today is November 29, 2026): "
+        "check the date, especially the year."
+    )
+
+
+# --- Comment ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, findings, exported",
+    [
+        (None, [], ""),
+        ("", [], ""),
+        ("   ", [], ""),
+        ('On plan, "mostly".\nNext: Q3', [], 'On plan, "mostly".\nNext: Q3'),
+        ("  leading and trailing spaces kept  ", [], "  leading and trailing spaces kept  "),
+        ("進捗は順調です 🚀", [], "進捗は順調です 🚀"),
+        ("=not a formula", [], "=not a formula"),
+        (42, [], "42"),
+        (42.0, [], "42"),
+        (0.25, [], "0.25"),
+        (False, [], "FALSE"),
+        (NOV3, [], "2026-11-03"),
+        (dt.datetime(2026, 11, 3), [], "2026-11-03"),
+        (dt.datetime(2026, 11, 3, 9, 30), [], "2026-11-03 09:30:00"),
+        ("#NAME?", [("excel-error", ERROR)], None),
+        (Uncalculated("=D2"), [("uncalculated-formula", ERROR)], None),
+    ],
+)
+def test_comment(raw, findings, exported):
+    report = check(row(comment=raw))
+    assert [(f.column, f.code, f.severity) for f in report.findings] == [
+        ("Comment", code, severity) for code, severity in findings
+    ]
+    assert [u.comment for u in report.updates] == ([] if exported is None else [exported])
+
+
+@given(st.text().filter(lambda s: s.strip()))
+def test_any_comment_text_survives_unchanged(text):
+    assume(text.strip().upper() not in EXCEL_ERRORS)  # those are reported, by design
+    report = check(row(comment=text))
+    assert report.findings == ()
+    assert report.updates[0].comment == text
+
+
+# --- whole rows ------------------------------------------------------------------------------
+
+
+def test_good_row_becomes_an_update():
+    report = check(Row(7, (" ABC-1 ", "on track", "0.5", "11/03/2026", "Fine")))
+    assert report == Report((), (Update(7, "ABC-1", "On Track", 0.5, NOV3, "Fine"),), 1)
+    assert report.valid
+
+
+def test_comment_only_row_gets_one_required_error_per_required_column():
+    report = check(Row(5, (None, None, None, None, "just a note")))
+    assert flat(report) == [
+        (5, "External ID", "required"),
+        (5, "Status", "required"),
+        (5, "As Of Date", "required"),
+    ]
+    assert report.updates == ()
+    assert report.rows == 1
+
+
+def test_errors_in_several_cells_are_all_reported_in_column_order():
+    report = check(Row(4, ("1.2E+10", "Cancelled", "abc", "13/01/2026", "#N/A"), hidden=True))
+    assert flat(report) == [
+        (4, None, "hidden-row"),
+        (4, "External ID", "mangled-id"),
+        (4, "Status", "unknown-status"),
+        (4, "Current Metric Value", "bad-metric"),
+        (4, "As Of Date", "day-month-order"),
+        (4, "Comment", "excel-error"),
+    ]
+
+
+def test_blank_rows_between_data_warn_and_trailing_or_leading_ones_do_not():
+    blank = (None, "  ", None, "", None)
+    rows = [
+        Row(2, blank),  # before any data
+        row(3),
+        Row(4, blank),
+        Row(5, blank, hidden=True),
+        row(6, external_id="ABC-2"),
+        Row(7, blank),  # trailing
+        Row(8, blank),
+    ]
+    report = check(*rows)
+    assert flat(report) == [(4, None, "blank-row"), (5, None, "blank-row")]
+    assert all(f.severity == WARNING for f in report.findings)
+    assert report.findings[0].message == (
+        "Row 4 is blank and will be skipped (AchieveIt does not accept empty rows)."
+    )
+    assert [u.row for u in report.updates] == [3, 6]
+    assert report.rows == 2
+
+
+def test_hidden_row_warns_but_is_sent():
+    report = check(Row(7, GOOD, hidden=True))
+    assert flat(report) == [(7, None, "hidden-row")]
+    assert report.findings[0].message == (
+        "Row 7 is hidden (filtered or hidden) but will be sent; unhide it or delete it if that "
+        "is not what you want."
+    )
+    assert [u.row for u in report.updates] == [7]
+
+
+def test_duplicates_warn_on_later_rows_naming_the_first():
+    report = check(
+        row(2, external_id="A", as_of=NOV3),
+        row(3, external_id="B", as_of=NOV3),
+        row(4, external_id="a", as_of="11/03/2026"),  # same ID (any case), same day
+        row(5, external_id="A", as_of=dt.date(2026, 11, 4)),  # another day: fine
+        row(6, external_id=" A ", as_of=dt.datetime(2026, 11, 3, 12)),
+        row(7, external_id="A", status="Bogus", as_of=NOV3),  # flagged even with other errors
+    )
+    assert flat(report) == [
+        (4, None, "duplicate-update"),
+        (6, None, "duplicate-update"),
+        (7, None, "duplicate-update"),
+        (7, "Status", "unknown-status"),
+    ]
+    assert "repeats the update of row 2" in report.findings[0].message
+    assert "November 3, 2026" in report.findings[0].message
+    assert [u.row for u in report.updates] == [2, 3, 4, 5, 6]  # warnings do not block
+
+
+def test_numeric_id_and_text_id_count_as_duplicates():
+    report = check(row(2, external_id=1234.0), row(3, external_id="1234"))
+    assert flat(report) == [(2, "External ID", "numeric-id"), (3, None, "duplicate-update")]
+
+
+def test_short_rows_are_padded():
+    report = check(Row(2, ("ABC-1", "On Track", None, NOV3)))
+    assert report.updates == (Update(2, "ABC-1", "On Track", None, NOV3, ""),)
+
+
+# --- table -----------------------------------------------------------------------------------
+
+
+def table(header=tuple(COLUMNS), header_row=1, rows=(), findings=()):
+    return Table("t.xlsx", "Updates", header_row, tuple(header), tuple(rows), tuple(findings))
+
+
+def test_table_merges_header_reader_and_row_findings_in_sheet_order():
+    reader = (
+        Finding(3, "Status", WARNING, "merged-cells", "merged"),
+        Finding(2, None, ERROR, "reader-said-so", "bad"),
+    )
+    report = validate_table(
+        table(rows=[row(2), row(3, status="Bogus"), row(4)], findings=reader), today=TODAY
+    )
+    assert flat(report) == [
+        (2, None, "reader-said-so"),
+        (3, "Status", "merged-cells"),
+        (3, "Status", "unknown-status"),
+    ]
+    assert report.findings[0] is reader[1]  # kept as-is
+    assert [u.row for u in report.updates] == [4]  # the reader's error blocks row 2 too
+    assert report.rows == 3
+
+
+@pytest.mark.parametrize(
+    "header, header_row, code",
+    [
+        (
+            ["External ID", "Status", "As Of Date", "Current Metric Value", "Comment"],
+            1,
+            "bad-header",
+        ),
+        ((), None, "missing-header"),
+    ],
+)
+def test_table_with_bad_header_returns_no_updates(header, header_row, code):
+    report = validate_table(table(header, header_row, rows=[row(2)]), today=TODAY)
+    assert flat(report) == [(1, None, code)]
+    assert report.updates == ()
+    assert not report.valid
+
+
+def test_table_today_defaults_to_the_real_today():
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    report = validate_table(table(rows=[row(2, as_of=tomorrow), row(3, as_of=dt.date.today())]))
+    assert flat(report) == [(2, "As Of Date", "future-date")]
+
+
+def test_bom_header_table_is_valid():
+    report = validate_table(table(["\ufeffExternal ID", *COLUMNS[1:]], rows=[row(2)]), today=TODAY)
+    assert report.valid and len(report.updates) == 1
+
+
+# --- speed -----------------------------------------------------------------------------------
+
+
+def test_hundred_thousand_rows_validate_quickly():
+    def values(n):  # unique IDs; half the rows have an error, some have warnings
+        return [
+            (f"ID-{n}", "on track", 0.5, NOV3, "Fine, thanks"),
+            (f"ID-{n}", "Off Track", "0.25", "11/03/2026", ""),
+            (float(n), "Cancelled", "20%", "2026-11-03T14:30Z", None),
+            ("", "At Risk", None, "13/01/2026", "note"),
+        ][n % 4]
+
+    rows = [Row(n + 2, values(n)) for n in range(100_000)]
+    started = time.perf_counter()
+    report = validate_rows(rows, today=TODAY)
+    elapsed = time.perf_counter() - started
+    assert report.rows == 100_000
+    assert len(report.updates) == 50_000
+    assert elapsed < 10, f"100,000 rows took {elapsed:.2f} s"
