@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .errors import AddinError, ApiError, ConfigError, JobTimeout, WorkbookError
-from .model import DATE_FORMATS, JobOutcome, LogEntry, Report, Settings, Table
+from .model import DATE_FORMATS, Finding, JobOutcome, LogEntry, Report, Settings, Table
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_API, EXIT_PROCESSING = 0, 1, 2, 3, 4
 BASE_URL_ENV = "ACHIEVEIT_BASE_URL"
@@ -76,6 +76,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     """Validate, export, POST, optionally wait, and write the outcome back into the workbook."""
     from . import workbook
     from .csvfile import export_csv, sha256_hex
+    from .results import job_findings
 
     path = Path(args.file)
     table, settings, report = _load_and_validate(path, args)
@@ -85,49 +86,68 @@ def cmd_submit(args: argparse.Namespace) -> int:
             workbook.write_back(path, table=table, findings=report.findings)
         if not args.json:
             _print_report(report, out=sys.stderr)
-        message = _report_summary(report) + " Nothing was sent."
-        return _finish(args, JobOutcome(None, "not-submitted", None, message), EXIT_INVALID)
+        return _not_sent(args, _report_summary(report) + " Nothing was sent.", EXIT_INVALID)
 
     data = export_csv(report, settings)
     digest = sha256_hex(data)
     base_url = _base_url(args, settings)
     if args.dry_run:
-        message = f"Dry run: {len(report.updates)} updates ({len(data)} bytes) would go to {base_url}."
-        return _finish(args, JobOutcome(None, "not-submitted", None, message), EXIT_OK)
-    if workbook.is_workbook(path) and not args.allow_duplicate:
-        if digest in workbook.read_log_hashes(path):
-            message = (
-                "These exact updates were already sent from this workbook (see its Log sheet). "
-                "Nothing was sent. Use --allow-duplicate to send them again."
-            )
-            return _finish(args, JobOutcome(None, "not-submitted", None, message), EXIT_INVALID)
+        size = f"{len(report.updates)} updates ({len(data)} bytes)"
+        return _not_sent(args, f"Dry run: {size} would go to {base_url}.", EXIT_OK)
+    duplicate = workbook.is_workbook(path) and digest in workbook.read_log_hashes(path)
+    if duplicate and not args.allow_duplicate:
+        message = (
+            "These exact updates were already sent from this workbook (see its Log sheet). "
+            "Nothing was sent. Use --allow-duplicate to send them again."
+        )
+        return _not_sent(args, message, EXIT_INVALID)
 
+    outcome, exit_code = _send(args, base_url, data, path.stem, len(report.updates))
+    if write_back and outcome.state != "not-submitted":
+        findings = report.findings
+        if outcome.state == "failed":
+            findings += tuple(job_findings(outcome.message, report.updates))
+        rows = [u.row for u in report.updates]
+        log = LogEntry(
+            outcome.checked_at or dt.datetime.now(),
+            outcome.upload_name,
+            len(rows),
+            digest,
+            outcome.job_id,
+            outcome.state,
+            outcome.message,
+        )
+        if not _save_results(path, table, findings, outcome, rows, log):
+            exit_code = exit_code or EXIT_USAGE
+    return _finish(args, outcome, exit_code)
+
+
+def _send(
+    args: argparse.Namespace, base_url: str, data: bytes, stem: str, count: int
+) -> tuple[JobOutcome, int]:
+    """POST once (never retried), then wait if asked. Returns the outcome and the exit code."""
     from .api import upload_name
 
     now = dt.datetime.now().replace(microsecond=0)
-    name = upload_name(path.stem, now)
-    rows = [u.row for u in report.updates]
+    name = upload_name(stem, now)
     with _client(base_url) as client:
         try:
             submission = client.submit(data, name)
         except ApiError as exc:
+            # maybe_queued: the upload may have landed; it is recorded so nobody re-sends blindly.
             state = "unknown" if exc.maybe_queued else "not-submitted"
-            outcome = JobOutcome(None, state, exc.http_status, str(exc), now)
-            if write_back and exc.maybe_queued:
-                # Record the attempt so nobody re-sends before checking AchieveIt.
-                _save_results(path, table, report, outcome, rows, _log(now, name, rows, digest, outcome))
-            return _finish(args, outcome, exc.exit_code)
+            return JobOutcome(None, state, exc.http_status, str(exc), now, name), exc.exit_code
         job_id = submission.job_id
-        _progress(f"Submitted {len(rows)} updates to {base_url}: job {job_id}")
-        outcome = JobOutcome(job_id, "processing", submission.http_status, "Queued by AchieveIt.", now)
-        exit_code = EXIT_OK
-        if args.wait:
-            outcome, exit_code = _wait(client, job_id, args.timeout)
-    if write_back:
-        log = _log(now, name, rows, digest, outcome)
-        if not _save_results(path, table, report, outcome, rows, log):
-            exit_code = exit_code or EXIT_USAGE
-    return _finish(args, outcome, exit_code)
+        _progress(f"Submitted {count} updates to {base_url}: job {job_id}")
+        queued = JobOutcome(job_id, "processing", submission.http_status, "Queued.", now, name)
+        if not args.wait:
+            return queued, EXIT_OK
+        outcome, code = _wait(client, job_id, args.timeout)
+        return replace(outcome, upload_name=name), code
+
+
+def _not_sent(args: argparse.Namespace, message: str, code: int) -> int:
+    return _finish(args, JobOutcome(None, "not-submitted", None, message), code)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -255,26 +275,22 @@ def _outcome(status: Any) -> tuple[JobOutcome, int]:
     return outcome, code
 
 
-def _log(now: dt.datetime, name: str, rows: list[int], digest: str, outcome: JobOutcome) -> LogEntry:
-    return LogEntry(now, name, len(rows), digest, outcome.job_id, outcome.state, outcome.message)
-
-
 def _save_results(
     path: Path,
     table: Table,
-    report: Report,
+    findings: Sequence[Finding],
     outcome: JobOutcome,
     rows: list[int],
     log: LogEntry,
 ) -> bool:
-    """Write the outcome back. If that fails, say so and carry on: the job ID must still be shown."""
+    """Write the outcome back. If that fails, say so and go on: the job ID must still be shown."""
     from . import workbook
 
     try:
         workbook.write_back(
             path,
             table=table,
-            findings=report.findings,
+            findings=findings,
             outcome=outcome,
             submitted_rows=rows,
             log=log,
@@ -360,7 +376,8 @@ def _err(message: str) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="achieveit-updates",
-        description="Validate, export and submit AchieveIt progress updates from a workbook or CSV.",
+        description="Validate, export and submit AchieveIt progress updates from a workbook "
+        "or CSV.",
         epilog="Exit codes: 0 ok, 1 invalid data or failed job, 2 usage/configuration, "
         "3 API or network error, 4 still processing after --wait timed out.",
     )
@@ -384,9 +401,7 @@ def _parser() -> argparse.ArgumentParser:
     _target_flags(p)
     _wait_flags(p)
     p.add_argument("--dry-run", action="store_true", help="check and build the CSV, send nothing")
-    p.add_argument(
-        "--no-write-back", action="store_true", help="leave the workbook unchanged"
-    )
+    p.add_argument("--no-write-back", action="store_true", help="leave the workbook unchanged")
     p.add_argument(
         "--allow-duplicate",
         action="store_true",

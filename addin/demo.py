@@ -59,7 +59,7 @@ def sample_rows(items: Any, today: dt.date) -> list[list[Any]]:
     for i, item in enumerate(items):
         metric = round(0.1 * (i % 9) + 0.05, 2) if item.has_metric else None
         when = dt.datetime.combine(today - dt.timedelta(days=i % 5), dt.time())
-        comment = f"Weekly check-in: {item.name.lower()}, on schedule, \"no blockers\"."
+        comment = f'Weekly check-in: {item.name.lower()}, on schedule, "no blockers".'
         rows.append([item.external_id, statuses[i % len(statuses)], metric, when, comment])
     return rows
 
@@ -106,7 +106,8 @@ def _result_lines(path: Path) -> Iterator[str]:
         for row in wb[UPDATES_SHEET].iter_rows(min_row=2, max_col=9, values_only=True):
             ext_id, status, job_id, job_status = row[0], row[1], row[6], row[7]
             if ext_id is not None:
-                yield f"{str(ext_id):<38} {status:<12} {job_status or '':<10} job {job_id or '-'}"
+                state = str(job_status or "").split(":")[0]
+                yield f"{str(ext_id):<38} {status:<12} {state:<11} job {job_id or '-'}"
     finally:
         wb.close()
 

@@ -229,6 +229,7 @@ class JobOutcome:
     http_status: int | None
     message: str
     checked_at: dt.datetime | None = None
+    upload_name: str = ""  # the <name> in POST /api/progressupdates/<name>, for the Log
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -95,3 +95,36 @@ def summary(findings: Iterable[Finding], rows: int) -> str:
     if rows == 1:
         return "The 1 row is ready to send."
     return f"All {rows} rows are ready to send."
+
+
+def job_findings(message: str, updates: Iterable[model.Update]) -> list[Finding]:
+    """A failed job's text, line by line, on the rows whose External ID the line names.
+
+    AchieveIt's failure text is undocumented; matching by ID (never by position) is the only safe
+    way back to rows. Lines naming no sent ID go to no row (the caller shows the whole text).
+    """
+    rows_by_id: dict[str, list[int]] = defaultdict(list)
+    for update in updates:
+        rows_by_id[update.external_id].append(update.row)
+    found: list[Finding] = []
+    for line in (text.strip() for text in message.splitlines()):
+        for external_id, rows in rows_by_id.items():
+            if _names_id(line, external_id):
+                found.extend(
+                    Finding(row, None, model.ERROR, "job-failed", f"AchieveIt: {line}", external_id)
+                    for row in rows
+                )
+    return found
+
+
+def _names_id(line: str, external_id: str) -> bool:
+    """True when `external_id` stands in `line` as a whole token (ENG-1 is not in ENG-12)."""
+    start = line.find(external_id)
+    while start != -1:
+        end = start + len(external_id)
+        before = line[start - 1] if start else " "
+        after = line[end] if end < len(line) else " "
+        if not (before.isalnum() or before in "-_") and not (after.isalnum() or after in "-_"):
+            return True
+        start = line.find(external_id, start + 1)
+    return False

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from addin import model
+from addin import model, results
 from addin.model import Finding
 from addin.results import (
     ERROR_FILL,
@@ -158,3 +159,36 @@ def test_summary(findings, rows, expected):
 
 def test_summary_accepts_a_generator():
     assert summary((f for f in [err(2, None)]), 1) == "1 error in 1 row; first at row 2."
+
+
+# --- a failed job's text goes back to rows by External ID, never by position ---------------------
+
+_SENT = (
+    model.Update(
+        row=4, external_id="ENG-1", status="On Track", metric=None, as_of=dt.date(2026, 11, 3)
+    ),
+    model.Update(
+        row=5, external_id="ENG-12", status="On Track", metric=None, as_of=dt.date(2026, 11, 3)
+    ),
+    model.Update(
+        row=9, external_id="ENG-1", status="At Risk", metric=None, as_of=dt.date(2026, 11, 4)
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "expected_rows"),
+    [
+        ("Row 3 (External ID ENG-12): status 'Cancelled' is not a valid status.", [5]),
+        ("Row 2 (External ID ENG-1): unknown External ID.", [4, 9]),
+        ("ENG-1 and ENG-12 both failed", [4, 9, 5]),
+        ("Row 2: the file starts with a byte-order mark.", []),
+        ("ENG-123 is unknown", []),
+        ("Line one names nothing\n'ENG-12' is bad", [5]),
+    ],
+)
+def test_job_findings_match_rows_by_external_id(message, expected_rows):
+    found = results.job_findings(message, _SENT)
+    assert [f.row for f in found] == expected_rows
+    assert all(f.severity == model.ERROR and f.code == "job-failed" for f in found)
+    assert all(f.message.startswith("AchieveIt: ") for f in found)

@@ -115,9 +115,7 @@ def parse_as_of(text: str) -> dt.date:
             hint = ""
             if order == "mdy" and month > 12 and day <= 12:
                 hint = f" Did you mean {day:02d}/{month:02d}/{year:04d}? (month first)"
-            raise DateProblem(
-                f"As Of Date '{text}' is not a real calendar date.{hint}"
-            ) from None
+            raise DateProblem(f"As Of Date '{text}' is not a real calendar date.{hint}") from None
     raise DateProblem(
         f"As Of Date '{text}' is not a date AchieveIt reads. Use YYYY-MM-DD or MM/DD/YYYY."
     )

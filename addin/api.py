@@ -1,0 +1,776 @@
+"""The AchieveIt progress-updates client: submit a CSV, ask for a job's status, wait for it.
+
+    POST {base}/api/progressupdates/<name>        body = CSV bytes  -> 200 + Job ID
+    GET  {base}/api/progressupdates/status/<id>   -> 202 processing, 200 done, 400/500 failed
+
+Every request goes through one funnel (`_send`) that follows 307/308 redirects itself (never
+sending the key to another host), and every failure becomes one of the exceptions of
+`addin.errors` with a message a plan owner can act on. Rules that keep users out of trouble:
+
+- A POST is never retried: once it may have reached AchieveIt, a second one could queue the same
+  updates twice. When we can't tell whether it arrived, the error says `maybe_queued=True`.
+- Status polls (GET) are safe to repeat: they retry on dropped connections, timeouts, 429 and
+  502/503/504, honouring Retry-After. A 500 from the status endpoint is a failed job (the seed
+  article says so), not a fault to retry.
+- The API key is sent only to the configured origin and never appears in a message or repr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import html
+import ipaddress
+import json
+import re
+import socket
+import ssl
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+
+from addin.errors import ApiError, AuthError, ConfigError, JobTimeout, NetworkError
+
+DEFAULT_SUBDOMAIN = "api"
+GOV_SUBDOMAIN = "gov-api"
+API_DOMAIN = "achieveit.com"
+SUBMIT_PATH = "/api/progressupdates/"
+STATUS_PATH = "/api/progressupdates/status/"
+
+MAX_REDIRECTS = 5
+RETRY_AFTER_CAP = 60.0  # seconds: never wait longer than this on a server's say-so
+BACKOFF_CAP = 30.0
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+TEXT_LIMIT = 300  # characters of server text shown in a message
+RAW_BODY_LIMIT = 4000  # characters of a POST answer kept for the log
+NAME_STEM_LIMIT = 64
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_JOB_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
+_UPLOAD_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_KEY = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: anything else can't be a header
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def resolve_base_url(subdomain: str | None = None, base_url: str | None = None) -> str:
+    """The API's base URL, without a trailing slash.
+
+    A base-URL override wins; otherwise `https://<subdomain>.achieveit.com` ("api" by default,
+    "gov-api" for government tenants). A pasted host such as "api.achieveit.com" or
+    "https://gov-api.achieveit.com/" in the subdomain setting is normalised to its first label.
+    Raises ConfigError with a fix for anything else.
+    """
+    if base_url is not None and base_url.strip():
+        return _check_base_url(base_url.strip())
+    label = (subdomain or "").strip().lower() or DEFAULT_SUBDOMAIN
+    label = _pasted_host_label(label)
+    if not _LABEL.fullmatch(label):
+        raise ConfigError(
+            f"The API subdomain '{_trim(label, 80)}' is not valid: use just the first part of "
+            f"the address, such as '{DEFAULT_SUBDOMAIN}' (or '{GOV_SUBDOMAIN}' for government), "
+            "made of letters, digits and '-'. To use a full address, set the Base URL override."
+        )
+    return f"https://{label}.{API_DOMAIN}"
+
+
+def _pasted_host_label(value: str) -> str:
+    """'https://api.achieveit.com/' or 'api.achieveit.com' -> 'api'; anything else unchanged."""
+    host = re.sub(r"^[a-z]+://", "", value).split("/", 1)[0]
+    suffix = "." + API_DOMAIN
+    if host.endswith(suffix) and _LABEL.fullmatch(host[: -len(suffix)]):
+        return host[: -len(suffix)]
+    if "." in value or "/" in value or ":" in value:
+        raise ConfigError(
+            f"'{_trim(value, 80)}' is a web address, not an API subdomain. Put only the first "
+            f"part in the subdomain setting (for https://{DEFAULT_SUBDOMAIN}.{API_DOMAIN} that "
+            f"is '{DEFAULT_SUBDOMAIN}'), or put the full address in the Base URL override."
+        )
+    return value
+
+
+def _check_base_url(value: str) -> str:
+    if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+        # Checked first, so that no message below echoes a password.
+        raise ConfigError(
+            "The Base URL override must not contain a user name or password: remove the part "
+            "before '@'. The API key is stored separately (Set API Key)."
+        )
+    shown = _trim(value, 120)
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"The Base URL override '{shown}' is not a valid web address.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ConfigError(
+            f"The Base URL override '{shown}' must start with https://, "
+            f"for example https://{DEFAULT_SUBDOMAIN}.{API_DOMAIN}"
+        )
+    host = parts.hostname or ""
+    if not host or not _valid_host(host):
+        raise ConfigError(f"The Base URL override '{shown}' has no valid host name.")
+    if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
+        raise ConfigError(
+            f"The Base URL override '{shown}' must not contain '?' or '#': "
+            f"use just the address, for example https://{DEFAULT_SUBDOMAIN}.{API_DOMAIN}"
+        )
+    if scheme == "http" and not _is_loopback(host):
+        raise ConfigError(
+            f"The Base URL override '{shown}' uses plain http://, which would send your API key "
+            "and updates unencrypted. Use https:// (plain http is allowed only for a server on "
+            "this computer, such as the local stand-in at http://127.0.0.1)."
+        )
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    return all(re.fullmatch(r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?", lb) for lb in labels)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# Letters that NFKD does not split into ASCII + accent.
+_NO_DECOMPOSITION = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ł": "l",
+        "Ł": "L",
+        "þ": "th",
+        "Þ": "Th",
+    }
+)
+
+
+def upload_name(source_name: str, now: dt.datetime) -> str:
+    """A URL-safe name for the upload: the workbook's file stem plus a timestamp.
+
+    "C:/Plans/Q3 updates (final).xlsx" at 2026-11-29 10:22:33 -> "Q3-updates-final_20261129-102233".
+    Only ASCII letters, digits, '-' and '_' (accents are transliterated, other characters become
+    '-'), so the name survives any server's path handling.
+    """
+    base = re.split(r"[\\/]", source_name or "")[-1]
+    base = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", base)  # drop the extension, if any
+    base = base.translate(_NO_DECOMPOSITION)
+    ascii_text = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_text)
+    stem = re.sub(r"[-_]*-[-_]*", "-", stem)  # a run holding a '-' becomes one '-'
+    stem = re.sub(r"_+", "_", stem).strip("-_")
+    stem = stem[:NAME_STEM_LIMIT].rstrip("-_") or "progress-updates"
+    return f"{stem}_{now:%Y%m%d-%H%M%S}"
+
+
+# --------------------------------------------------------------------------- results
+
+
+class JobState(enum.Enum):
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: str
+    state: JobState
+    http_status: int
+    message: str  # the server's text (trimmed), or a plain default
+
+
+@dataclass(frozen=True)
+class Submission:
+    job_id: str
+    http_status: int
+    raw_body: str
+    url: str
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+class _SSLContextAdapter(HTTPAdapter):
+    """Verifies TLS with the given context (the OS trust store), for direct and proxied hosts."""
+
+    def __init__(self, ssl_context: ssl.SSLContext, **kwargs: Any) -> None:
+        self._ssl_context = ssl_context  # before super(): it calls init_poolmanager
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **pool_kwargs: Any) -> None:
+        pool_kwargs["ssl_context"] = self._ssl_context
+        super().init_poolmanager(*args, **pool_kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        proxy_kwargs["ssl_context"] = self._ssl_context
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    try:
+        # Lazy: corporate networks re-sign TLS with a root that lives in the OS store only.
+        import truststore
+    except ImportError:  # pragma: no cover - truststore is a dependency; requests' CAs remain
+        return session
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    session.mount("https://", _SSLContextAdapter(context))
+    return session
+
+
+def _user_agent() -> str:
+    from addin import __version__
+
+    return f"achieveit-progress-updates/{__version__}"
+
+
+class _ApiKeyAuth(AuthBase):
+    """Sets `Authorization: API-KEY <key>`. Passing it as `auth` also stops requests from
+    replacing the header with credentials from a ~/.netrc file."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"API-KEY {self._key}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<API key hidden>"
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class ProgressUpdatesClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        status_retries: int = 5,
+    ) -> None:
+        self.base_url = resolve_base_url(base_url=base_url)
+        key = (api_key or "").strip()
+        if not key:
+            raise ConfigError("No API key is set: use Set API Key / `achieveit-updates login`.")
+        if not _KEY.fullmatch(key):
+            raise ConfigError(
+                "The API key contains spaces, line breaks or other characters that can't be "
+                "sent: copy it again from AchieveIt and set it with Set API Key."
+            )
+        self._key = key
+        self._auth = _ApiKeyAuth(key)
+        self._owns_session = session is None
+        self._session = session if session is not None else _new_session()
+        self._timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
+        self._status_retries = max(0, int(status_retries))
+        self._user_agent = _user_agent()
+        self._origin = _origin(self.base_url)
+
+    def __repr__(self) -> str:
+        return f"ProgressUpdatesClient({self.base_url!r})"
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> ProgressUpdatesClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------- submit
+
+    def submit(self, csv_bytes: bytes, name: str) -> Submission:
+        """POST the CSV. Never retried: see the module docstring."""
+        if not _UPLOAD_NAME.fullmatch(name or ""):
+            raise ConfigError(
+                f"'{_trim(str(name), 80)}' can't be used as the upload name: use letters, "
+                "digits, '-' and '_' only (upload_name() makes one from the file name)."
+            )
+        url = self.base_url + SUBMIT_PATH + name
+        headers = {"Content-Type": "text/csv; charset=utf-8"}
+        try:
+            response = self._send("POST", url, body=csv_bytes, headers=headers)
+        except requests.RequestException as exc:
+            raise self._network_error(exc, "POST", url)[0] from exc
+        return self._submission(response, url)
+
+    def _submission(self, response: requests.Response, url: str) -> Submission:
+        code = response.status_code
+        text = self._redact(_decode(response))
+        if 200 <= code < 300:
+            job_id = _job_id_from_body(text)
+            if job_id is None:
+                raise ApiError(
+                    f"AchieveIt answered {code} but sent back no Job ID, so the upload may have "
+                    "been queued anyway. Check in AchieveIt (or the job list) before sending "
+                    f"again. It said: {self._shown(text)}",
+                    http_status=code,
+                    body=_trim(text, RAW_BODY_LIMIT),
+                    maybe_queued=True,
+                )
+            return Submission(job_id, code, _trim(text, RAW_BODY_LIMIT), url)
+        shown = self._shown(text)
+        body = _trim(text, RAW_BODY_LIMIT)
+        if code in (401, 403):
+            raise self._auth_error(code, shown, body)
+        if code == 404:
+            message = (
+                f"Not found at {url}: the API subdomain or base URL is probably wrong "
+                f"('{DEFAULT_SUBDOMAIN}', or '{GOV_SUBDOMAIN}' for government)."
+            )
+        elif code == 413:
+            message = (
+                "The file is too large for AchieveIt (413): split the updates into smaller "
+                f"batches and send them one at a time. It said: {shown}"
+            )
+        elif code == 429:
+            message = (
+                f"AchieveIt is rate-limiting; wait {_wait_words(response)} and try again. "
+                "Nothing was queued."
+            )
+        elif code >= 500:
+            raise ApiError(
+                f"AchieveIt had a server error ({code}) while receiving the upload, so it may or "
+                "may not have been queued. Check in AchieveIt (or the job list) before sending "
+                f"again. It said: {shown}",
+                http_status=code,
+                body=body,
+                maybe_queued=True,
+            )
+        elif code in (301, 302, 303):
+            message = (
+                f"AchieveIt redirected the upload ({code}) from {url}, which would turn it into "
+                "an empty GET. The base URL is probably wrong (for example http:// instead of "
+                "https://, or an old address). Nothing was queued."
+            )
+        elif 400 <= code < 500:
+            message = f"AchieveIt refused the upload ({code}): {shown}"
+        else:
+            message = f"AchieveIt answered the upload with an unexpected {code}: {shown}"
+        raise ApiError(message, http_status=code, body=body)
+
+    # ----------------------------------------------------------------------- status
+
+    def status(self, job_id: str) -> JobStatus:
+        """Ask once (with retries for transient faults) where a job stands."""
+        job_id = (job_id or "").strip()
+        if not _JOB_ID.fullmatch(job_id) or set(job_id) == {"."}:
+            raise ConfigError(
+                f"'{_trim(job_id, 80)}' is not a Job ID: AchieveIt's Job IDs hold only letters, "
+                "digits, '-', '_' and '.'. Copy it again from the Job ID column or the Log sheet."
+            )
+        url = self.base_url + STATUS_PATH + quote(job_id, safe="")
+        attempt = 0
+        while True:
+            last = attempt >= self._status_retries
+            try:
+                response = self._send("GET", url)
+            except requests.RequestException as exc:
+                error, retryable = self._network_error(exc, "GET", url)
+                if last or not retryable:
+                    raise error from exc
+                self._sleep(_backoff(attempt))
+            else:
+                if response.status_code not in RETRY_STATUSES or last:
+                    return self._job_status(job_id, response, url)
+                self._sleep(_retry_after(response) or _backoff(attempt))
+            attempt += 1
+
+    def _job_status(self, job_id: str, response: requests.Response, url: str) -> JobStatus:
+        code = response.status_code
+        text = self._redact(_decode(response))
+        shown = _readable(text)
+        if code == 202:
+            return JobStatus(job_id, JobState.PROCESSING, code, shown or "Processing…")
+        if code == 200:
+            return JobStatus(job_id, JobState.SUCCEEDED, code, shown or "Processed.")
+        if code in (400, 500):  # the seed: both mean "failed to be processed"
+            default = f"AchieveIt could not process the updates ({code}) and gave no reason."
+            return JobStatus(job_id, JobState.FAILED, code, shown or default)
+        body = _trim(text, RAW_BODY_LIMIT)
+        if code in (401, 403):
+            raise self._auth_error(code, shown or "(no text)", body)
+        if code == 404:
+            message = (
+                f"AchieveIt doesn't know job {job_id}: check the Job ID, and that the API "
+                "subdomain is the one the job was sent to."
+            )
+        elif code == 429:
+            message = (
+                f"AchieveIt is rate-limiting status checks; wait {_wait_words(response)} "
+                f"and check job {job_id} again. The job itself is not affected."
+            )
+        elif code in (502, 503, 504):
+            message = (
+                f"AchieveIt is not answering properly right now ({code}). The job itself is not "
+                f"affected: check job {job_id} again in a few minutes."
+            )
+        else:
+            message = (
+                f"AchieveIt answered the status check for job {job_id} with an unexpected "
+                f"{code}: {shown or '(no text)'}"
+            )
+        raise ApiError(message, http_status=code, body=body)
+
+    # ----------------------------------------------------------------------- wait
+
+    def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float,
+        on_progress: Callable[[JobStatus, float], None] | None = None,
+        first_interval: float = 1.0,
+        max_interval: float = 15.0,
+    ) -> JobStatus:
+        """Poll until the job succeeds or fails, and return that status.
+
+        The interval between polls grows by half each time up to `max_interval`, and no sleep
+        runs past the deadline: the last poll happens at `timeout` seconds. Raises JobTimeout
+        (carrying the job ID) when the job is still processing then.
+        """
+        start = self._clock()
+        deadline = start + timeout
+        interval = max(first_interval, 0.0)
+        while True:
+            current = self.status(job_id)
+            if on_progress is not None:
+                on_progress(current, self._clock() - start)
+            if current.state is not JobState.PROCESSING:
+                return current
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise JobTimeout(
+                    f"Job {current.job_id} was still being processed by AchieveIt after "
+                    f"{timeout:g} seconds. Nothing is lost: check it later with Refresh Status "
+                    f"(or `achieveit-updates status {current.job_id}`). Do not send it again.",
+                    job_id=current.job_id,
+                )
+            self._sleep(min(interval, remaining))
+            interval = min(interval * 1.5, max_interval)
+
+    # ----------------------------------------------------------------------- the funnel
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        """One request, following 307/308 (and for GET also 301/302/303) within our origin."""
+        all_headers = {"User-Agent": self._user_agent, "Accept": "application/json, text/plain"}
+        all_headers.update(headers or {})
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self._session.request(
+                method,
+                url,
+                data=body,
+                headers=all_headers,
+                auth=self._auth,
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+            code = response.status_code
+            followable = code in (307, 308) or (method == "GET" and code in (301, 302, 303))
+            location = response.headers.get("Location")
+            if not followable or not location:
+                return response
+            target = urljoin(url, location)
+            if _origin(target) != self._origin:
+                response.close()
+                raise ApiError(
+                    f"AchieveIt redirected the request from {url} to another host "
+                    f"({_host_of(target)}). The API key was not sent there and nothing was "
+                    "submitted. Check the API subdomain or base URL."
+                )
+            response.close()
+            url = target
+        raise ApiError(
+            f"AchieveIt redirected the request more than {MAX_REDIRECTS} times, starting at "
+            f"{self.base_url}. Check the API subdomain or base URL. Nothing was submitted."
+        )
+
+    def _network_error(
+        self, exc: requests.RequestException, method: str, url: str
+    ) -> tuple[ApiError, bool]:
+        """Map a requests exception to (error to raise, whether a GET may be retried)."""
+        host = _host_of(url)
+        kind = _failure_kind(exc)
+        not_sent = " The updates were not submitted." if method == "POST" else ""
+        if kind == "dns":
+            message = (
+                f"Can't find {host}: check the API subdomain ('{DEFAULT_SUBDOMAIN}', or "
+                f"'{GOV_SUBDOMAIN}' for government) and your internet connection."
+            )
+            return NetworkError(message + not_sent), False
+        if kind == "connect":
+            message = (
+                f"Can't reach {host}: the connection was refused or timed out. Check your "
+                "internet connection (and the base URL, if you set one), then try again."
+            )
+            return NetworkError(message + not_sent), True
+        if kind == "tls":
+            verify = any(isinstance(e, ssl.SSLCertVerificationError) for e in _cause_chain(exc))
+            what = "certificate verification failed" if verify else "TLS could not be set up"
+            message = (
+                f"The secure connection to {host} failed: {what}. Corporate networks and "
+                "proxies often intercept TLS with their own certificate; this tool checks "
+                "certificates against your computer's (the OS) certificate store, so ask IT to "
+                "install the company root certificate there."
+            )
+            return NetworkError(message + not_sent), False
+        if kind == "proxy":
+            message = (
+                f"The proxy server failed while connecting to {host}. Check the proxy setting "
+                "(the HTTPS_PROXY environment variable) or ask IT."
+            )
+            return NetworkError(message + not_sent), False
+        if method == "POST":
+            what = "timed out" if kind == "read-timeout" else "was cut off"
+            return ApiError(
+                f"The connection to {host} {what} after the upload was sent, so the upload may "
+                "have reached AchieveIt. Do not send again until you have checked in AchieveIt "
+                "(or the job list) whether it was queued.",
+                maybe_queued=True,
+            ), False
+        what = "did not answer in time" if kind == "read-timeout" else "dropped the connection"
+        return NetworkError(
+            f"{host} {what} while checking the job status. The job itself is not affected: "
+            "check again in a few minutes."
+        ), True
+
+    def _auth_error(self, code: int, shown: str, body: str) -> AuthError:
+        if code == 403:
+            message = (
+                "AchieveIt refused access (403): the API key works, but its API account lacks "
+                "permission for these plans. Ask an AchieveIt admin to give the API account "
+                f"access, or set another key. It said: {shown}"
+            )
+        else:
+            message = (
+                "AchieveIt rejected the API key (401). Set a new key with Set API Key / "
+                "`achieveit-updates login`. Keys belong to an API account and can be switched "
+                "off by AchieveIt."
+            )
+        return AuthError(message, http_status=code, body=body)
+
+    def _redact(self, text: str) -> str:
+        # A misbehaving server or proxy may echo request headers back: never pass the key on.
+        return text.replace(self._key, "[API key hidden]")
+
+    def _shown(self, text: str) -> str:
+        return _readable(text) or "(no text)"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
+
+
+def _host_of(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port else host
+
+
+def _failure_kind(exc: BaseException) -> str:
+    """dns | connect | tls | proxy | read-timeout | dropped: what went wrong, from the cause chain.
+
+    Only dns, connect, tls and proxy prove that the request never reached the server.
+    """
+    import urllib3.exceptions as u3
+
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "proxy"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "read-timeout"
+    chain = _cause_chain(exc)
+    if any(isinstance(e, u3.NameResolutionError | socket.gaierror) for e in chain):
+        return "dns"
+    if any(isinstance(e, u3.NewConnectionError | ConnectionRefusedError) for e in chain):
+        return "connect"
+    if any(isinstance(e, u3.ReadTimeoutError | TimeoutError) for e in chain):
+        return "read-timeout"
+    if any(isinstance(e, ssl.SSLError) for e in chain):
+        return "tls"
+    return "dropped"
+
+
+def _cause_chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[Any] = [exc]
+    while todo and len(seen) < 20:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo.extend(item.args)
+        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
+    return seen
+
+
+def _backoff(attempt: int) -> float:
+    return min(2.0**attempt, BACKOFF_CAP)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds from a Retry-After header (seconds or HTTP-date), capped; None if absent/bad."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        seconds = float(value)
+    else:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
+
+
+def _wait_words(response: requests.Response) -> str:
+    seconds = _retry_after(response)
+    if seconds is None:
+        return "a minute"
+    whole = max(1, round(seconds))
+    return f"{whole} second{'s' if whole != 1 else ''}"
+
+
+def _decode(response: requests.Response) -> str:
+    data = response.content or b""
+    match = re.search(r"charset=\"?([\w.:-]+)", response.headers.get("Content-Type", ""), re.I)
+    if match:
+        try:
+            return data.decode(match.group(1), errors="replace")
+        except LookupError:
+            pass
+    return data.decode("utf-8", errors="replace")
+
+
+def _job_id_from_body(text: str) -> str | None:
+    """The Job ID from a POST answer: plain text, a JSON string, or a JSON object."""
+    text = text.strip().lstrip("\ufeff").strip()
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = text.strip("'\"").strip()
+    candidate = _find_job_id(data)
+    return candidate if candidate and _JOB_ID.fullmatch(candidate) else None
+
+
+def _find_job_id(data: Any, depth: int = 0) -> str | None:
+    if isinstance(data, str):
+        return data.strip()
+    if isinstance(data, int) and not isinstance(data, bool):
+        return str(data)
+    if not isinstance(data, dict) or depth > 3:
+        return None
+    keyed = {re.sub(r"[^a-z]", "", str(k).lower()): v for k, v in data.items()}
+    for key in ("jobid", "id"):
+        value = keyed.get(key)
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return str(value).strip()
+    for value in data.values():  # e.g. {"data": {"jobId": ...}}
+        if isinstance(value, dict):
+            found = _find_job_id(value, depth + 1)
+            if found:
+                return found
+    return None
+
+
+_MESSAGE_KEYS = ("message", "error", "errors", "detail", "title", "status")
+
+
+def _readable(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Server text fit for a message: JSON messages unwrapped, HTML tags stripped, trimmed."""
+    text = text.strip().lstrip("\ufeff")
+    if text[:1] in '{["':
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, str):
+            text = data
+        elif isinstance(data, dict):
+            lowered = {str(k).lower(): v for k, v in data.items()}
+            picked = next((lowered[k] for k in _MESSAGE_KEYS if lowered.get(k)), None)
+            text = picked if isinstance(picked, str) else json.dumps(data, ensure_ascii=False)
+        elif data is not None:
+            text = json.dumps(data, ensure_ascii=False)
+    if re.search(r"<[A-Za-z!/][^>]*>", text):
+        text = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", text)
+        text = re.sub(r"(?s)<!--.*?-->", " ", text)
+        text = re.sub(r"<[^>]*>", " ", text)
+        text = html.unescape(text)
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
+    return _trim(re.sub(r"\s+", " ", text).strip(), limit)
+
+
+def _trim(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,67 @@
+"""Cell colours without one Excel call per cell: a hidden 'Marks' column plus two rules. Pure.
+
+Colouring cells one by one costs one Excel round trip per cell (COM on Windows, AppleScript on
+Mac), and Excel has no call that fills many scattered cells at once. Instead the ribbon writes one
+short code per row into column J (one letter per input column A..E: E = error, W = warning,
+. = fine; blank = nothing to show) as a single block, and two conditional-format rules on the
+input cells turn the letters into the red and amber fills. The rules live in the template (file
+format, so they work in every Excel language); the template builder takes them from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .model import COLUMNS, ERROR, WARNING, Severity
+
+MARKS_HEADER = "Marks"
+MARKS_COLUMN = "J"
+MARKS_INDEX = 9  # 0-based: A..E inputs, F..I results, J marks
+EXCEL_MAX_ROWS = 1_048_576
+
+ERROR_CODE = "E"
+WARNING_CODE = "W"
+CLEAN_CODE = "."
+_CODES: dict[str, str] = {ERROR: ERROR_CODE, WARNING: WARNING_CODE}
+
+# Conditional-format formulas (without the leading '=', as openpyxl's FormulaRule takes them).
+# ROW() and COLUMN() make them independent of the active cell and of the rule's first row; they
+# rely on the five inputs being A..E, so COLUMN() is the position in the code.
+ERROR_RULE_FORMULA = f'MID(INDEX(${MARKS_COLUMN}:${MARKS_COLUMN},ROW()),COLUMN(),1)="{ERROR_CODE}"'
+WARNING_RULE_FORMULA = (
+    f'MID(INDEX(${MARKS_COLUMN}:${MARKS_COLUMN},ROW()),COLUMN(),1)="{WARNING_CODE}"'
+)
+
+
+def rule_range(header_row: int = 1) -> str:
+    """The cells the two rules apply to: the inputs below the header, to the bottom of the sheet."""
+    return f"A{header_row + 1}:E{EXCEL_MAX_ROWS}"
+
+
+def row_codes(marks: Mapping[tuple[int, int], Severity]) -> dict[int, str]:
+    """results.cell_marks(...) -> sheet row -> its Marks code, e.g. {7: '.E..W'}."""
+    rows: dict[int, list[str]] = {}
+    for (row, column), severity in marks.items():
+        if 0 <= column < len(COLUMNS) and severity in _CODES:
+            rows.setdefault(row, [CLEAN_CODE] * len(COLUMNS))[column] = _CODES[severity]
+    return {row: "".join(code) for row, code in rows.items()}
+
+
+def code_severity(code: str | None, column: int) -> Severity | None:
+    """What the rules show for input column `column` (0-based) of a row with Marks `code`."""
+    letter = (code or "")[column : column + 1]
+    for severity, code_letter in _CODES.items():
+        if letter == code_letter:
+            return ERROR if severity == ERROR else WARNING
+    return None
+
+
+def marked_cells(codes: Iterable[tuple[int, str | None]]) -> dict[tuple[int, int], Severity]:
+    """Inverse of row_codes over (row, code) pairs: what the sheet shows in colour."""
+    shown: dict[tuple[int, int], Severity] = {}
+    for row, code in codes:
+        for column in range(len(COLUMNS)):
+            severity = code_severity(code, column)
+            if severity is not None:
+                shown[(row, column)] = severity
+    return shown

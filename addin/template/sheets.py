@@ -1,0 +1,350 @@
+"""The template's sheets, written with openpyxl (layouts: docs/ARCHITECTURE.md "Sheet layouts").
+
+Other modules read these layouts (addin/workbook.py, addin/ribbon.py): keep them exact.
+Every sheet gets an explicit codeName, so the VBA document modules have stable names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule, Rule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+
+from addin import marks, model
+from addin.results import ERROR_FILL, ERROR_FONT, WARNING_FILL, WARNING_FONT
+
+READ_ME_SHEET = "Read Me"
+CONF_SHEET = "xlwings.conf"  # the name xlwings' VBA looks for (PROJECT_NAME & ".conf")
+SHEET_ORDER: tuple[str, ...] = (
+    model.UPDATES_SHEET,
+    model.SETTINGS_SHEET,
+    model.LOG_SHEET,
+    READ_ME_SHEET,
+    CONF_SHEET,
+)
+WORKBOOK_CODE_NAME = "ThisWorkbook"
+CODE_NAMES: dict[str, str] = {
+    model.UPDATES_SHEET: "shtUpdates",
+    model.SETTINGS_SHEET: "shtSettings",
+    model.LOG_SHEET: "shtLog",
+    READ_ME_SHEET: "shtReadMe",
+    CONF_SHEET: "shtConf",
+}
+
+UPDATES_TABLE = "UpdatesTable"
+STATUSES_REF = f"{model.SETTINGS_SHEET}!$E$2:$E$21"
+LAST_INPUT_ROW = 5000  # validations cover A2:E5000; number formats cover whole columns
+
+HEADER_FONT = Font(bold=True)
+RESULT_FILL = PatternFill("solid", start_color="FFD9D9D9")  # grey: the tool writes these columns
+HEADER_FILL = PatternFill("solid", start_color="FFDDEBF7")
+UPDATES_HEADER: tuple[str, ...] = (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER)
+
+EXAMPLE_ROWS: tuple[tuple[object, ...], ...] = (
+    (
+        "7f3c2a10-5b1e-4c2d-9a7e-1b2c3d4e5f60",
+        "On Track",
+        0.45,
+        dt.date(2026, 11, 3),
+        "Example row: replace or delete",
+    ),
+    (
+        "0b9d5e21-3c4f-4a6b-8d7e-2f3a4b5c6d70",
+        "At Risk",
+        None,
+        dt.date(2026, 11, 3),
+        "Example row: replace or delete",
+    ),
+    (
+        "c4e8f6a2-9d1b-4e3c-a5f7-3a4b5c6d7e81",
+        "Achieved",
+        1,
+        dt.date(2026, 11, 3),
+        "Example row: replace or delete",
+    ),
+)
+
+# (label, default value, what it means). Labels come from model.SETTINGS_LABELS, in its order.
+_DEFAULTS = model.Settings()
+SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
+    (
+        "API subdomain",
+        _DEFAULTS.subdomain,
+        "Leave as api. Government tenants use gov-api (ask your AchieveIt administrator).",
+    ),
+    (
+        "Base URL override",
+        None,
+        "Leave empty. Only for rehearsing with the local stand-in server started by "
+        "'achieveit-updates sandbox', e.g. http://127.0.0.1:8765",
+    ),
+    (
+        "Include header row",
+        _DEFAULTS.include_header,
+        "TRUE sends the column names as the first CSV line. Leave TRUE unless AchieveIt asks.",
+    ),
+    (
+        "Include comments",
+        _DEFAULTS.include_comment,
+        "TRUE sends the Comment column. FALSE leaves comments out of the upload.",
+    ),
+    (
+        "CSV date format",
+        _DEFAULTS.date_format,
+        "How dates are written in the upload: YYYY-MM-DD (recommended) or MM/DD/YYYY.",
+    ),
+    (
+        "Submit waits (seconds)",
+        int(_DEFAULTS.submit_wait_seconds),
+        "How long Submit waits for AchieveIt's answer before handing back Excel. "
+        "If the job is still running, use Refresh Status later.",
+    ),
+)
+API_KEY_NOTE = (
+    "The API key is never stored in this workbook. Use the Set API Key button on the "
+    "AchieveIt tab: it keeps the key in your computer's credential store."
+)
+
+# Keys xlwings' VBA reads from this sheet (GetConfig). A key present with an empty value
+# stops xlwings looking further (xlwings.conf files), so only what a team sets once is here.
+XLWINGS_CONF: tuple[tuple[str, str], ...] = (
+    ("INTERPRETER_WIN", ""),
+    ("INTERPRETER_MAC", ""),
+    ("PYTHONPATH", ""),
+    # Text, not a boolean: VBA joins it into a string that Python compares with "true".
+    ("ADD_WORKBOOK_TO_PYTHONPATH", "true"),
+)
+CONF_NOTES: tuple[str, ...] = (
+    "xlwings settings, edited once by the team that installs this tool (see README).",
+    "Keys in column A from A1 with no gaps, values in column B.",
+    "INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has the add-in installed, "
+    r"e.g. %LOCALAPPDATA%\Programs\Python\Python312\pythonw.exe. Empty means 'python' on PATH.",
+    "PYTHONPATH: extra folders holding the addin package, separated by ';'. "
+    "ADD_WORKBOOK_TO_PYTHONPATH true: the workbook's own folder is searched first.",
+)
+
+READ_ME_LINES: tuple[str, ...] = (
+    "AchieveIt Progress Updates",
+    "",
+    "This workbook checks your progress updates and sends them to AchieveIt.",
+    "",
+    "Once, before the first use",
+    "1. Install the tool as your IT team or the README explains (Python and the add-in).",
+    "2. AchieveIt tab > Set API Key: paste the key your AchieveIt administrator gave you. "
+    "It is kept in your computer's credential store, never in this workbook.",
+    "",
+    "Every time",
+    "3. Updates sheet: paste your updates under the headings (External ID, Status, "
+    "Current Metric Value, As Of Date, Comment). Delete the three example rows.",
+    "4. AchieveIt tab > Validate. Nothing is sent yet.",
+    "5. Red cells are errors: read the Issues column, fix the value, Validate again. "
+    "Amber cells are warnings: check them; they do not stop sending.",
+    "6. AchieveIt tab > Submit. The Job ID and Job Status columns show what AchieveIt said.",
+    "7. If the job is still processing, use Refresh Status a little later.",
+    "8. The Log sheet keeps one line per submission (when, rows, job ID, result).",
+    "",
+    "If Office blocks the macros",
+    "A workbook downloaded from email or the internet is blocked: close it, right-click the "
+    "file > Properties > tick Unblock > OK, then open it again. Or save it in a folder your IT "
+    "team has made a Trusted Location.",
+    "",
+    "For the team that installs the tool",
+    "The hidden sheet xlwings.conf tells Excel which Python to use. Edit it once for your "
+    "team (Home > Format > Hide & Unhide > Unhide Sheet), then hide it again.",
+    "The hidden column J (Marks) of the Updates table tells Excel which cells to colour red or "
+    "amber. The tool fills it in: leave it hidden and do not edit it.",
+    "Settings sheet: defaults suit most people. Statuses (column E) must match your AchieveIt "
+    "organization's status names.",
+)
+
+
+def _header(ws: Worksheet, values: tuple[str, ...], fill: PatternFill = HEADER_FILL) -> None:
+    for col, value in enumerate(values, start=1):
+        cell = ws.cell(row=1, column=col, value=value)
+        cell.font = HEADER_FONT
+        cell.fill = fill
+
+
+def _widths(ws: Worksheet, widths: dict[str, float]) -> None:
+    for letter, width in widths.items():
+        ws.column_dimensions[letter].width = width
+
+
+def argb(hex_rgb: str) -> str:
+    """'FFC7CE' -> 'FFFFC7CE': opaque. openpyxl would make a 6-digit colour '00…' (transparent)."""
+    return "FF" + hex_rgb.lstrip("#").upper()[-6:]
+
+
+def mark_rules() -> tuple[Rule, Rule]:
+    """The two rules that colour A..E from the Marks codes in J, in priority order: error first,
+    stopping there (a cell has one letter, but a red cell must never turn amber)."""
+    error = FormulaRule(
+        formula=[marks.ERROR_RULE_FORMULA],
+        stopIfTrue=True,
+        fill=PatternFill(bgColor=argb(ERROR_FILL)),
+        font=Font(color=argb(ERROR_FONT)),
+    )
+    warning = FormulaRule(
+        formula=[marks.WARNING_RULE_FORMULA],
+        fill=PatternFill(bgColor=argb(WARNING_FILL)),
+        font=Font(color=argb(WARNING_FONT)),
+    )
+    return error, warning
+
+
+def _updates(ws: Worksheet) -> None:
+    _header(ws, UPDATES_HEADER)
+    for col in range(len(model.COLUMNS) + 1, len(UPDATES_HEADER) + 1):
+        ws.cell(row=1, column=col).fill = RESULT_FILL
+    for row_number, values in enumerate(EXAMPLE_ROWS, start=2):
+        for col, value in enumerate(values, start=1):
+            ws.cell(row=row_number, column=col, value=value)
+        ws.cell(row=row_number, column=1).number_format = "@"
+        ws.cell(row=row_number, column=4).number_format = "yyyy-mm-dd"
+        ws.cell(row=row_number, column=5).alignment = Alignment(wrap_text=True)
+    # Whole-column formats: Excel applies them to cells typed later, without 5000 empty cells.
+    ws.column_dimensions["A"].number_format = "@"  # IDs stay text: no 1.2E+15, no lost zeros
+    ws.column_dimensions["D"].number_format = "yyyy-mm-dd"
+    ws.column_dimensions["E"].alignment = Alignment(wrap_text=True)
+    ws.column_dimensions["F"].alignment = Alignment(wrap_text=True)
+    _widths(ws, {"A": 40, "B": 14, "C": 22, "D": 14, "E": 50, "F": 60, "G": 38, "H": 14, "I": 20})
+    # Marks: one code per row for the colour rules. Inside the table, so a sort moves each
+    # row's code with it; hidden, because nobody needs to read it.
+    ws.column_dimensions[marks.MARKS_COLUMN].width = 8
+    ws.column_dimensions[marks.MARKS_COLUMN].hidden = True
+    for rule in mark_rules():
+        ws.conditional_formatting.add(marks.rule_range(1), rule)
+
+    last = 1 + len(EXAMPLE_ROWS)
+    table = Table(displayName=UPDATES_TABLE, ref=f"A1:{marks.MARKS_COLUMN}{last}")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    ws.add_table(table)
+
+    status = DataValidation(
+        type="list",
+        formula1=f"={model.STATUSES_NAME}",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="stop",
+        errorTitle="Status",
+        error="Pick a status from the list. The allowed statuses are on the Settings sheet, "
+        "column E.",
+        showInputMessage=True,
+        promptTitle="Status",
+        prompt="Pick one of your organization's statuses from the list.",
+    )
+    metric = DataValidation(
+        allow_blank=True,
+        showInputMessage=True,
+        promptTitle="Metric",
+        prompt="20% is entered as 0.2",
+    )
+    as_of = DataValidation(
+        allow_blank=True,
+        showInputMessage=True,
+        promptTitle="As Of Date",
+        prompt="Date of the update, e.g. 2026-11-03",
+    )
+    for validation, column in ((status, "B"), (metric, "C"), (as_of, "D")):
+        validation.add(f"{column}2:{column}{LAST_INPUT_ROW}")
+        ws.add_data_validation(validation)
+    ws.freeze_panes = "A2"
+
+
+def _settings(ws: Worksheet) -> None:
+    assert tuple(label for label, _, _ in SETTINGS_ROWS) == tuple(model.SETTINGS_LABELS)
+    _header(ws, ("Setting", "Value", "What it means"))
+    for row_number, (label, value, meaning) in enumerate(SETTINGS_ROWS, start=2):
+        ws.cell(row=row_number, column=1, value=label)
+        ws.cell(row=row_number, column=2, value=value)
+        ws.cell(row=row_number, column=3, value=meaning).alignment = Alignment(wrap_text=True)
+    note_row = 2 + len(SETTINGS_ROWS) + 1
+    ws.cell(row=note_row, column=1, value=API_KEY_NOTE).font = Font(italic=True)
+
+    date_row = 2 + list(model.SETTINGS_LABELS).index("CSV date format")
+    formats = DataValidation(
+        type="list",
+        formula1='"' + ",".join(model.DATE_FORMATS) + '"',
+        allow_blank=False,
+        showErrorMessage=True,
+        errorTitle="CSV date format",
+        error="Pick " + " or ".join(model.DATE_FORMATS) + " from the list.",
+    )
+    formats.add(f"B{date_row}")
+    ws.add_data_validation(formats)
+    flags = DataValidation(
+        type="list",
+        formula1='"TRUE,FALSE"',
+        allow_blank=False,
+        showErrorMessage=True,
+        errorTitle="TRUE or FALSE",
+        error="Pick TRUE or FALSE from the list.",
+    )
+    for label in ("Include header row", "Include comments"):
+        flags.add(f"B{2 + list(model.SETTINGS_LABELS).index(label)}")
+    ws.add_data_validation(flags)
+
+    status_header = ws.cell(row=1, column=5, value=model.STATUSES_LABEL)
+    status_header.font = HEADER_FONT
+    status_header.fill = HEADER_FILL
+    for row_number, status in enumerate(model.DEFAULT_STATUSES, start=2):
+        ws.cell(row=row_number, column=5, value=status)
+    ws.cell(row=1, column=6, value="Your organization's status names (up to 20, E2:E21).")
+    _widths(ws, {"A": 26, "B": 18, "C": 90, "D": 4, "E": 18, "F": 50})
+    ws.freeze_panes = "A2"
+
+
+def _log(ws: Worksheet) -> None:
+    _header(ws, model.LOG_COLUMNS)
+    _widths(ws, {"A": 20, "B": 34, "C": 8, "D": 66, "E": 38, "F": 14, "G": 60})
+    ws.freeze_panes = "A2"
+
+
+def _read_me(ws: Worksheet) -> None:
+    for row_number, line in enumerate(READ_ME_LINES, start=1):
+        cell = ws.cell(row=row_number, column=1, value=line or None)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if row_number == 1:
+            cell.font = Font(bold=True, size=14)
+        elif line and not line[0].isdigit() and len(line) < 40:
+            cell.font = HEADER_FONT  # section headings
+    _widths(ws, {"A": 110})
+
+
+def _conf(ws: Worksheet) -> None:
+    for row_number, (key, value) in enumerate(XLWINGS_CONF, start=1):
+        ws.cell(row=row_number, column=1, value=key)
+        ws.cell(row=row_number, column=2, value=value or None)
+    for row_number, note in enumerate(CONF_NOTES, start=1):
+        ws.cell(row=row_number, column=4, value=note)
+    _widths(ws, {"A": 30, "B": 60, "D": 100})
+    ws.sheet_state = "hidden"
+
+
+def build_workbook() -> Workbook:
+    """The template's workbook: sheets, formats, validations, table and defined name."""
+    wb = Workbook()
+    wb.code_name = WORKBOOK_CODE_NAME
+    builders = {
+        model.UPDATES_SHEET: _updates,
+        model.SETTINGS_SHEET: _settings,
+        model.LOG_SHEET: _log,
+        READ_ME_SHEET: _read_me,
+        CONF_SHEET: _conf,
+    }
+    first = wb.active
+    assert first is not None
+    wb.remove(first)
+    for title in SHEET_ORDER:
+        ws = wb.create_sheet(title)
+        ws.sheet_properties.codeName = CODE_NAMES[title]
+        builders[title](ws)
+    wb.defined_names[model.STATUSES_NAME] = DefinedName(model.STATUSES_NAME, attr_text=STATUSES_REF)
+    wb.active = 0
+    return wb

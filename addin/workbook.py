@@ -1,0 +1,844 @@
+"""openpyxl adapter: read the Updates table from a file, write the results back safely.
+
+Reading streams the sheet (openpyxl read-only mode) for the cell values, plus one pass over the
+sheet's XML for what read-only mode does not expose: hidden rows, merged ranges, and formulas
+whose file holds no calculated value.
+
+Writing goes into the very file the user gave, atomically (temp file beside it, then
+os.replace), touches only the tool's cells (marks on A..E, results in F..I, the Log sheet), and
+keeps a macro workbook's VBA project and ribbon (openpyxl drops the customUI14 relationship).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import os
+import re
+import shutil
+import tempfile
+import warnings
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
+from openpyxl.formula.translate import Translator, TranslatorError
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.exceptions import InvalidFileException
+
+from . import model
+from .csvfile import read_csv_table
+from .errors import ConfigError, WorkbookError
+from .model import Finding, JobOutcome, LogEntry, Row, Settings, Table
+from .results import ERROR_FILL, WARNING_FILL, cell_marks, issues_text_by_row
+
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+CSV_SUFFIX = ".csv"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # an encrypted .xlsx (or an old .xls) is an OLE compound file
+NOTE_AUTHOR = "AchieveIt Progress Updates"  # marks the header notes this tool wrote
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+INPUT_WIDTH = len(model.COLUMNS)  # A..E
+SHA_HEADER = model.LOG_COLUMNS[3]  # 'CSV SHA-256'
+
+# Package relationships of a ribbon: Office 2010+ (customUI14) and Office 2007 (customUI).
+RIBBON_REL_TYPES = frozenset(
+    {
+        "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility",
+        "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility",
+    }
+)
+VBA_PROJECT = "xl/vbaProject.bin"
+ROOT_RELS = "_rels/.rels"
+CONTENT_TYPES = "[Content_Types].xml"
+
+# What a damaged or foreign file makes openpyxl / zipfile / expat raise.
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    KeyError,
+    InvalidFileException,
+    ET.ParseError,
+    ValueError,
+    TypeError,
+    IndexError,
+    EOFError,
+    zlib.error,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public interface
+# ---------------------------------------------------------------------------------------------
+
+
+def is_workbook(path: str | os.PathLike[str]) -> bool:
+    """True for .xlsx/.xlsm files (as opposed to .csv)."""
+    return Path(path).suffix.lower() in WORKBOOK_SUFFIXES
+
+
+def read_table(path: str | os.PathLike[str]) -> Table:
+    """Read the Updates table of a .xlsx/.xlsm workbook or a .csv file."""
+    path = Path(path)
+    if path.suffix.lower() == CSV_SUFFIX:
+        return read_csv_table(_read_bytes(path), source=str(path))
+    _check_readable(path)
+    with _open_read_only(path) as wb:
+        ws = _pick_sheet(wb.worksheets)
+        try:
+            header_row, header = _find_header(ws.iter_rows(max_row=model.HEADER_SEARCH_ROWS))
+            if header_row is None:
+                return Table(source=str(path), sheet=ws.title, header_row=None, header=(), rows=())
+            values = [
+                _row_values(cells)
+                for cells in ws.iter_rows(min_row=header_row + 1, max_col=INPUT_WIDTH)
+            ]
+            part = ws._worksheet_path  # openpyxl 3.1 (pinned <3.2): the sheet's zip part
+            with zipfile.ZipFile(path) as archive, archive.open(part) as xml:
+                scan = _scan_sheet_xml(xml)
+        except _UNREADABLE as exc:
+            raise _unreadable(path) from exc
+    rows = _build_rows(values, header_row, scan)
+    return Table(
+        source=str(path),
+        sheet=ws.title,
+        header_row=header_row,
+        header=header,
+        rows=rows,
+        findings=_merged_findings(scan.merged, header_row),
+    )
+
+
+def read_settings(path: str | os.PathLike[str]) -> Settings | None:
+    """The workbook's Settings sheet as Settings, or None when there is none (or for a CSV)."""
+    path = Path(path)
+    if not is_workbook(path):
+        return None
+    _check_readable(path)
+    with _open_read_only(path) as wb:
+        ws = _find_sheet(wb.worksheets, model.SETTINGS_SHEET)
+        if ws is None:
+            return None
+        try:
+            rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+        except _UNREADABLE as exc:
+            raise _unreadable(path) from exc
+    return parse_settings(rows)
+
+
+def read_log_hashes(path: str | os.PathLike[str]) -> set[str]:
+    """The 'CSV SHA-256' values of the Log sheet (lower-case), to spot a repeated submission."""
+    path = Path(path)
+    if not is_workbook(path):
+        return set()
+    _check_readable(path)
+    with _open_read_only(path) as wb:
+        ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
+        if ws is None:
+            return set()
+        try:
+            rows = ws.iter_rows(values_only=True)
+            header = [_label(c) for c in next(rows, ())]
+            if SHA_HEADER.casefold() not in header:
+                return set()
+            col = header.index(SHA_HEADER.casefold())
+            return {
+                str(r[col]).strip().lower()
+                for r in rows
+                if col < len(r) and r[col] is not None and str(r[col]).strip()
+            }
+        except _UNREADABLE as exc:
+            raise _unreadable(path) from exc
+
+
+def write_back(
+    path: str | os.PathLike[str],
+    *,
+    table: Table,
+    findings: Sequence[Finding],
+    outcome: JobOutcome | None = None,
+    submitted_rows: Sequence[int] = (),
+    log: LogEntry | None = None,
+) -> None:
+    """Mark the findings, write job results and a Log row into the workbook, atomically.
+
+    Cells A..E of the data rows get a fill (ERROR_FILL / WARNING_FILL), column F the Issues
+    text, G..I the job of `submitted_rows`. Findings about the header row (or about a missing
+    header) go into a note on the header's A cell (A1 without a header), since F of the header
+    row holds the word 'Issues'; a whole-header finding also colours A..E of the header row.
+    Marks and notes of a previous run are cleared first (a fill is ours when it is exactly
+    ERROR_FILL or WARNING_FILL). Input values are never changed.
+    """
+    path = Path(path)
+    if not is_workbook(path):
+        raise WorkbookError(
+            f"Results can only be written into an .xlsx or .xlsm workbook, not into {path.name}."
+        )
+    _check_readable(path)
+    _check_not_locked(path)
+    original = _read_bytes(path)
+    wb = _load_for_edit(path, original)
+    ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
+    header_row, _ = _find_header(ws.iter_rows(max_row=model.HEADER_SEARCH_ROWS))
+
+    if header_row is not None:
+        _ensure_result_headers(ws, header_row, path)
+        _write_marks(ws, header_row, findings)
+        if outcome is not None:
+            _write_job(ws, header_row, outcome, submitted_rows)
+    _write_header_note(ws, header_row, findings)
+    if log is not None:
+        _append_log(wb, log)
+    _save_atomically(wb, path, original)
+
+
+def parse_settings(rows: Sequence[Sequence[Any]]) -> Settings:
+    """Settings from the rows of a Settings sheet (labels in A, values in B, Statuses column)."""
+    labels = {label.casefold(): name for label, name in model.SETTINGS_LABELS.items()}
+    found: dict[str, Any] = {}
+    for row in rows[1:]:
+        if len(row) < 2 or not isinstance(row[0], str):
+            continue
+        label = " ".join(row[0].split())
+        name = labels.get(label.casefold())
+        if name is not None and not _blank(row[1]):
+            found[name] = _setting_value(name, label, row[1])
+
+    header = [_label(c) for c in rows[0]] if rows else []
+    if model.STATUSES_LABEL.casefold() in header:
+        col = header.index(model.STATUSES_LABEL.casefold())
+        statuses = tuple(
+            str(r[col]).strip() for r in rows[1:] if col < len(r) and not _blank(r[col])
+        )
+        if statuses:
+            found["statuses"] = tuple(dict.fromkeys(statuses))
+    return Settings(**found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SheetScan:
+    """What the sheet XML says that openpyxl's read-only mode does not."""
+
+    hidden_rows: set[int] = field(default_factory=set)
+    # (row, 1-based column) in A..E -> formula text, for formulas without a calculated value
+    uncalculated: dict[tuple[int, int], str] = field(default_factory=dict)
+    merged: list[str] = field(default_factory=list)
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _scan_sheet_xml(xml: Any) -> _SheetScan:
+    """One streaming pass over a worksheet part: hidden rows, merges, uncalculated formulas."""
+    scan = _SheetScan()
+    shared: dict[str, tuple[str, str]] = {}  # shared formula index -> (formula, origin cell)
+    sheet_data = None
+    row_number = 0
+    col = 0
+    for event, elem in ET.iterparse(xml, events=("start", "end")):
+        name = _local(elem.tag)
+        if event == "start":
+            if name == "row":
+                row_number = int(elem.get("r") or row_number + 1)
+                col = 0
+                if elem.get("hidden") in ("1", "true"):
+                    scan.hidden_rows.add(row_number)
+            elif name == "sheetData":
+                sheet_data = elem
+            continue
+        if name == "c":
+            ref = elem.get("r")
+            col = column_index_from_string(ref.rstrip("0123456789")) if ref else col + 1
+            _note_formula(elem, row_number, col, shared, scan)
+        elif name == "row" and sheet_data is not None:
+            sheet_data.clear()  # keep memory flat on 100,000 rows
+        elif name == "mergeCell" and elem.get("ref"):
+            scan.merged.append(elem.get("ref", ""))
+    return scan
+
+
+def _note_formula(
+    cell: ET.Element, row: int, col: int, shared: dict[str, tuple[str, str]], scan: _SheetScan
+) -> None:
+    formula = value = None
+    for child in cell:
+        name = _local(child.tag)
+        if name == "f":
+            formula = child
+        elif name == "v":
+            value = child
+    if formula is None:
+        return
+    text = formula.text or ""
+    where = f"{get_column_letter(col)}{row}"
+    if formula.get("t") == "shared":
+        index = formula.get("si", "")
+        if text:
+            shared[index] = (text, where)
+        elif index in shared:
+            master, origin = shared[index]
+            with contextlib.suppress(TranslatorError):
+                text = Translator("=" + master, origin=origin).translate_formula(where)[1:]
+    # Excel stores a formula that returns "" as t="str" with an empty <v>: that is calculated.
+    calculated = value is not None and (bool(value.text) or cell.get("t") == "str")
+    if not calculated and col <= INPUT_WIDTH:
+        scan.uncalculated[(row, col)] = "=" + text
+
+
+_ZERO_PADDED = re.compile(r"0+")
+
+
+def _row_values(cells: Sequence[Any]) -> tuple[Any, ...]:
+    """Cell values; an External ID number shown with leading zeros ('00123') as that text."""
+    values = tuple(c.value for c in cells)
+    first = values[0] if values else None
+    if (
+        isinstance(first, int | float)
+        and not isinstance(first, bool)
+        and float(first).is_integer()
+        and _ZERO_PADDED.fullmatch(getattr(cells[0], "number_format", "") or "")
+    ):
+        width = len(cells[0].number_format)
+        return (f"{int(first):0{width}d}", *values[1:])
+    return values
+
+
+def _build_rows(
+    values: Iterable[tuple[Any, ...]], header_row: int, scan: _SheetScan
+) -> tuple[Row, ...]:
+    rows: list[Row] = []
+    for number, raw in enumerate(values, start=header_row + 1):
+        cells = list(raw) + [None] * (INPUT_WIDTH - len(raw))
+        for col in range(INPUT_WIDTH):
+            if cells[col] is None and (number, col + 1) in scan.uncalculated:
+                cells[col] = model.Uncalculated(scan.uncalculated[(number, col + 1)])
+        rows.append(Row(number=number, values=tuple(cells), hidden=number in scan.hidden_rows))
+    while rows and rows[-1].is_blank():  # formatted but empty rows below the data
+        rows.pop()
+    return tuple(rows)
+
+
+def _merged_findings(refs: Iterable[str], header_row: int) -> tuple[Finding, ...]:
+    findings = []
+    for ref in refs:
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        if min_col is None or min_row is None or max_col is None or max_row is None:
+            continue
+        if min_col > INPUT_WIDTH or max_row <= header_row:
+            continue
+        findings.append(
+            Finding(
+                row=min_row,
+                column=model.COLUMNS[min_col - 1],
+                severity=model.ERROR,
+                code="merged-cells",
+                message=(
+                    f"Cells {ref} are merged: unmerge them and fill in each row "
+                    "(AchieveIt needs one value per row)."
+                ),
+                value=ref,
+            )
+        )
+    return tuple(sorted(findings, key=lambda f: (f.row, model.COLUMNS.index(f.column or ""))))
+
+
+def _find_header(rows: Iterable[Sequence[Any]]) -> tuple[int | None, tuple[Any, ...]]:
+    """(sheet row, cells) of the first row whose A cell is 'External ID'; cells as values."""
+    for number, cells in enumerate(rows, start=1):
+        values = [getattr(c, "value", c) for c in cells]
+        if values and _label(values[0]) == model.EXTERNAL_ID.casefold():
+            while values and values[-1] is None:
+                values.pop()
+            return number, tuple(values)
+    return None, ()
+
+
+def _label(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    return " ".join(value.lstrip("\ufeff").split()).casefold()
+
+
+def _find_sheet(sheets: Sequence[Any], name: str) -> Any | None:
+    """The sheet called `name`, exactly, else ignoring case; None when there is none."""
+    for ws in sheets:
+        if ws.title == name:
+            return ws
+    for ws in sheets:
+        if ws.title.strip().casefold() == name.casefold():
+            return ws
+    return None
+
+
+def _pick_sheet(sheets: Sequence[Any]) -> Any:
+    if not sheets:
+        raise WorkbookError("The workbook has no worksheet: add an 'Updates' sheet.")
+    return _find_sheet(sheets, model.UPDATES_SHEET) or sheets[0]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0"})
+
+
+def _setting_value(name: str, label: str, value: Any) -> Any:
+    if name in ("include_header", "include_comment"):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().casefold()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ConfigError(f"Settings sheet: '{label}' must be TRUE or FALSE, not {value!r}.")
+    if name == "date_format":
+        text = str(value).strip().upper()
+        if text not in model.DATE_FORMATS:
+            allowed = " or ".join(model.DATE_FORMATS)
+            raise ConfigError(f"Settings sheet: '{label}' must be {allowed}, not {value!r}.")
+        return text
+    if name == "submit_wait_seconds":
+        number: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                number = float(value.strip())
+        if number is None or not number > 0 or number == float("inf"):
+            raise ConfigError(
+                f"Settings sheet: '{label}' must be a number of seconds above 0, "
+                f"such as 20; found {value!r}."
+            )
+        return number
+    return str(value).strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening files, with plain-word errors
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise WorkbookError(f"Can't find {path}: check the file name and folder.") from None
+    except IsADirectoryError:
+        raise WorkbookError(f"{path} is a folder, not a file: give the workbook's name.") from None
+    except PermissionError:
+        raise _no_permission(path) from None
+
+
+def _check_readable(path: Path) -> None:
+    """Refuse what openpyxl cannot read, with a message saying what to do instead."""
+    suffix = path.suffix.lower()
+    if suffix not in WORKBOOK_SUFFIXES:
+        raise WorkbookError(
+            f"{path.name} is a {suffix or 'file without extension'}: this tool reads .xlsx/.xlsm "
+            "workbooks and CSV files. In Excel use File > Save As and choose 'Excel Workbook "
+            "(*.xlsx)', 'Excel Macro-Enabled Workbook (*.xlsm)' or 'CSV UTF-8 (*.csv)'."
+        )
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(len(OLE_MAGIC))
+    except FileNotFoundError:
+        raise WorkbookError(f"Can't find {path}: check the file name and folder.") from None
+    except IsADirectoryError:
+        raise WorkbookError(f"{path} is a folder, not a file: give the workbook's name.") from None
+    except PermissionError:
+        raise _no_permission(path) from None
+    if start == OLE_MAGIC:
+        raise WorkbookError(
+            f"{path.name} is password-protected: remove the password (File > Info > Protect "
+            "Workbook) or save an unprotected copy, then try again."
+        )
+
+
+def _no_permission(path: Path) -> WorkbookError:
+    return WorkbookError(
+        f"Can't open {path}: permission denied. If it is open in another program, close it; "
+        "otherwise check that you may read and change this file."
+    )
+
+
+def _unreadable(path: Path) -> WorkbookError:
+    return WorkbookError(
+        f"{path} is not a readable Excel workbook; it may be damaged or not really an "
+        f"{path.suffix.lower()} file. Open it in Excel and save it again (File > Save As)."
+    )
+
+
+@contextlib.contextmanager
+def _open_read_only(path: Path) -> Iterator[Any]:
+    try:
+        with warnings.catch_warnings():
+            # Unsupported extensions (slicers, sparklines...) don't matter for reading.
+            warnings.simplefilter("ignore", UserWarning)
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        for ws in wb.worksheets:
+            # Read every row the XML holds: some programs write a wrong <dimension> ("A1"),
+            # and read-only mode would stop there.
+            ws.reset_dimensions()
+    except PermissionError:
+        raise _no_permission(path) from None
+    except _UNREADABLE as exc:
+        raise _unreadable(path) from exc
+    try:
+        yield wb
+    finally:
+        wb.close()  # read-only mode keeps the file open (Windows would keep it locked)
+
+
+def _load_for_edit(path: Path, data: bytes) -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return openpyxl.load_workbook(
+                io.BytesIO(data),
+                keep_vba=path.suffix.lower() == ".xlsm",
+                data_only=False,  # keep the formulas
+                keep_links=True,
+            )
+    except _UNREADABLE as exc:
+        raise _unreadable(path) from exc
+
+
+def _lock_file(path: Path) -> Path:
+    """The owner file Excel keeps beside a workbook it has open."""
+    return path.with_name("~$" + path.name)
+
+
+def _in_use(path: Path) -> WorkbookError:
+    return WorkbookError(
+        f"{path.name} is open in Excel (or another program): close it, then try again."
+    )
+
+
+def _check_not_locked(path: Path) -> None:
+    if _lock_file(path).exists():
+        raise _in_use(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+
+def _cell_text(text: str) -> str:
+    """Text Excel can store: control characters (from pasted values, server replies) as '?'."""
+    return ILLEGAL_CHARACTERS_RE.sub("?", text)
+
+
+def _solid(hex_rgb: str) -> PatternFill:
+    color = hex_rgb.lstrip("#").upper()
+    return PatternFill(fill_type="solid", start_color=color, end_color=color)
+
+
+_OUR_FILLS = {ERROR_FILL.lstrip("#").upper(), WARNING_FILL.lstrip("#").upper()}
+_FILLS = {model.ERROR: ERROR_FILL, model.WARNING: WARNING_FILL}
+_NO_FILL = PatternFill(fill_type=None)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def _is_our_fill(fill: Any) -> bool:
+    color = getattr(fill, "fgColor", None)
+    if getattr(fill, "fill_type", None) != "solid" or getattr(color, "type", None) != "rgb":
+        return False
+    rgb = getattr(color, "rgb", None)
+    return isinstance(rgb, str) and rgb[-6:].upper() in _OUR_FILLS
+
+
+def _ensure_result_headers(ws: Any, header_row: int, path: Path) -> None:
+    """F..I of the header row must be empty or the result headers: the tool writes there."""
+    cells = [ws.cell(header_row, INPUT_WIDTH + 1 + i) for i in range(len(model.RESULT_COLUMNS))]
+    for cell, name in zip(cells, model.RESULT_COLUMNS, strict=True):
+        if not _blank(cell.value) and _label(cell.value) != name.casefold():
+            raise WorkbookError(
+                f"In {path.name}, cell {cell.coordinate} holds {cell.value!r}; the tool needs "
+                f"columns F..I for its results ({', '.join(model.RESULT_COLUMNS)}). Move that "
+                "column elsewhere (or clear the cell), then try again."
+            )
+    for cell, name in zip(cells, model.RESULT_COLUMNS, strict=True):
+        if _blank(cell.value):
+            cell.value = name
+            cell.font = Font(bold=True)
+
+
+def _write_marks(ws: Any, header_row: int, findings: Sequence[Finding]) -> None:
+    marks = cell_marks(findings)
+    # A finding about the whole header row (bad-header) colours the five header cells.
+    for finding in sorted(findings, key=lambda f: f.severity != model.ERROR):
+        if finding.row == header_row and finding.column is None:
+            for index in range(INPUT_WIDTH):
+                marks.setdefault((header_row, index), finding.severity)
+    texts = issues_text_by_row(findings)
+    issues_col = INPUT_WIDTH + 1
+    last = max([ws.max_row, *(row for row, _ in marks), *texts])
+    for number, cells in enumerate(
+        ws.iter_rows(min_row=header_row, max_row=last, max_col=issues_col), start=header_row
+    ):
+        for index, cell in enumerate(cells[:INPUT_WIDTH]):
+            severity = marks.get((number, index))
+            if severity is not None:
+                cell.fill = _solid(_FILLS[severity])
+            elif _is_our_fill(cell.fill):
+                cell.fill = _NO_FILL
+        if number == header_row:
+            continue  # its F cell is the 'Issues' header; header findings go into a note
+        issues = cells[INPUT_WIDTH]
+        text = texts.get(number)
+        if text:
+            issues.value = _cell_text(text)
+            issues.alignment = _WRAP
+        elif issues.value is not None:
+            issues.value = None
+
+
+def _write_header_note(ws: Any, header_row: int | None, findings: Sequence[Finding]) -> None:
+    """Findings on or above the header row, as a note on the header's A cell (A1 if none)."""
+    anchor = ws.cell(header_row or 1, 1)
+    if anchor.comment is not None and anchor.comment.author == NOTE_AUTHOR:
+        anchor.comment = None
+    limit = header_row or max((f.row for f in findings), default=0)
+    texts = issues_text_by_row(f for f in findings if f.row <= limit)
+    if header_row is not None:
+        # Rows below the header show their findings in their own Issues cell.
+        texts = {row: text for row, text in texts.items() if row <= header_row}
+    if not texts or (anchor.comment is not None):
+        return  # nothing to say, or the user's own note is there: leave it alone
+    lines = [
+        text if row == (header_row or 1) else f"Row {row}: {text}"
+        for row, text in sorted(texts.items())
+    ]
+    note = Comment(_cell_text("\n".join(lines)), NOTE_AUTHOR)
+    note.width, note.height = 480, 160
+    anchor.comment = note
+
+
+def _excel_datetime(value: dt.datetime) -> dt.datetime:
+    """Excel has no time zones: show an aware time in the computer's local time."""
+    return value.astimezone().replace(tzinfo=None) if value.tzinfo else value
+
+
+def _job_status_text(outcome: JobOutcome) -> str:
+    text = f"{outcome.state}: {outcome.message}" if outcome.message else outcome.state
+    return text if len(text) <= 250 else text[:249] + "…"
+
+
+def _write_job(
+    ws: Any, header_row: int, outcome: JobOutcome, submitted_rows: Sequence[int]
+) -> None:
+    job_col = INPUT_WIDTH + 2  # G
+    status = _cell_text(_job_status_text(outcome))
+    checked = _excel_datetime(outcome.checked_at) if outcome.checked_at else None
+    for number in submitted_rows:
+        if number <= header_row:
+            continue
+        ws.cell(number, job_col).value = _cell_text(outcome.job_id or "")
+        ws.cell(number, job_col + 1).value = status
+        when = ws.cell(number, job_col + 2)
+        when.value = checked
+        if checked is not None:
+            when.number_format = DATETIME_FORMAT
+
+
+def _append_log(wb: Any, log: LogEntry) -> None:
+    ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
+    if ws is None:
+        ws = wb.create_sheet(model.LOG_SHEET)
+    header = [_label(c.value) for c in ws[1]] if ws.max_row >= 1 else []
+    columns: list[int] = []
+    for name in model.LOG_COLUMNS:  # by header name, so a reordered Log sheet still works
+        if name.casefold() in header:
+            columns.append(header.index(name.casefold()) + 1)
+            continue
+        while len(header) and not header[-1]:
+            header.pop()
+        header.append(name.casefold())
+        cell = ws.cell(1, len(header))
+        cell.value, cell.font = name, Font(bold=True)
+        columns.append(len(header))
+    last = 1
+    for number, values in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
+        if any(not _blank(v) for v in values):
+            last = number
+    row = last + 1
+    for col, value in zip(columns, log.cells(), strict=True):
+        cell = ws.cell(row, col)
+        if isinstance(value, dt.datetime):
+            cell.value, cell.number_format = _excel_datetime(value), DATETIME_FORMAT + ":ss"
+        else:
+            cell.value = _cell_text(value) if isinstance(value, str) else value
+    for table in ws.tables.values():  # a Log table grows with its rows
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        if min_row == 1 and max_row is not None and max_row < row:
+            table.ref = f"{get_column_letter(min_col or 1)}1:{get_column_letter(max_col or 1)}{row}"
+            if table.autoFilter is not None:
+                table.autoFilter.ref = table.ref
+
+
+def _save_atomically(wb: Any, path: Path, original: bytes) -> None:
+    """Write beside the file, keep the ribbon and permissions, then swap it in in one step."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    except PermissionError:
+        raise WorkbookError(
+            f"Can't save into {path.parent}: you may not create files in that folder."
+        ) from None
+    os.close(fd)
+    temp = Path(name)
+    try:
+        wb.save(temp)
+        saved = temp.read_bytes()
+        fixed = restore_ribbon(original, saved)
+        if fixed != saved:
+            temp.write_bytes(fixed)
+        shutil.copymode(path, temp)
+        _check_not_locked(path)  # Excel may have opened it while we worked
+        os.replace(temp, path)
+    except PermissionError:
+        raise _in_use(path) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+# ---------------------------------------------------------------------------------------------
+# Keeping the VBA project and the ribbon through openpyxl
+# ---------------------------------------------------------------------------------------------
+
+_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_ELEMENT = re.compile(rb"<(?:\w+:)?(Relationship|Override|Default)\b[^>]*?(?:/>|>\s*</[^>]*>)")
+_ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
+
+
+def _elements(xml: bytes, kind: bytes) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    return [
+        (m.group(0), dict(_ATTR.findall(m.group(0))))
+        for m in _ELEMENT.finditer(xml)
+        if m.group(1) == kind
+    ]
+
+
+def restore_ribbon(original: bytes, saved: bytes) -> bytes:
+    """`saved` (openpyxl's output) with the ribbon and VBA project of `original` put back.
+
+    openpyxl keeps only the 2006 customUI relationship, so a customUI14 ribbon would vanish.
+    This copies every part of the ribbon folders (and xl/vbaProject.bin) byte-identical from the
+    original, replaces the package's ribbon relationships with the original ones, and adds the
+    content types those parts had. Returns `saved` unchanged when the original has no ribbon.
+    """
+    with zipfile.ZipFile(io.BytesIO(original)) as src:
+        names = set(src.namelist())
+        rels = src.read(ROOT_RELS) if ROOT_RELS in names else b""
+        ribbon = [
+            (xml, attrs)
+            for xml, attrs in _elements(rels, b"Relationship")
+            if attrs.get(b"Type", b"").decode() in RIBBON_REL_TYPES
+        ]
+        folders = {
+            attrs.get(b"Target", b"").decode().lstrip("/").rpartition("/")[0] + "/"
+            for _, attrs in ribbon
+        }
+        keep = {n for n in names for f in folders if f != "/" and n.startswith(f)}
+        keep |= {attrs.get(b"Target", b"").decode().lstrip("/") for _, attrs in ribbon} & names
+        if VBA_PROJECT in names:
+            keep.add(VBA_PROJECT)
+        parts = {n: src.read(n) for n in keep}
+        types = src.read(CONTENT_TYPES) if CONTENT_TYPES in names else b""
+    if not ribbon and VBA_PROJECT not in parts:
+        return saved
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(saved)) as dst:
+        dst_names = dst.namelist()
+        if VBA_PROJECT not in dst_names:
+            parts.pop(VBA_PROJECT, None)  # saved as .xlsx: no project wanted
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as result:
+            for info in dst.infolist():
+                data = dst.read(info)
+                if info.filename == ROOT_RELS and ribbon:
+                    data = _with_ribbon_rels(data, [xml for xml, _ in ribbon])
+                elif info.filename == CONTENT_TYPES:
+                    data = _with_content_types(data, types, parts)
+                data = parts.pop(info.filename, data)
+                result.writestr(info, data)
+            for name, data in parts.items():  # ribbon parts openpyxl did not copy
+                result.writestr(name, data)
+    return out.getvalue()
+
+
+def _with_ribbon_rels(saved_rels: bytes, ribbon: list[bytes]) -> bytes:
+    kept = [
+        (xml, attrs)
+        for xml, attrs in _elements(saved_rels, b"Relationship")
+        if attrs.get(b"Type", b"").decode() not in RIBBON_REL_TYPES
+    ]
+    used = {attrs.get(b"Id") for _, attrs in kept}
+    added = []
+    for xml in ribbon:
+        rid = dict(_ATTR.findall(xml)).get(b"Id", b"")
+        if rid in used:  # ids are local to the file; a ribbon's id is referenced nowhere
+            fresh = next(i for i in (f"rIdUI{n}".encode() for n in range(1, 99)) if i not in used)
+            xml = xml.replace(b'Id="' + rid + b'"', b'Id="' + fresh + b'"')
+            rid = fresh
+        used.add(rid)
+        added.append(re.sub(rb"^<\w+:", b"<", xml))
+    body = b"".join(xml for xml, _ in kept) + b"".join(added)
+    return (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<Relationships xmlns="' + _REL_NS.encode() + b'">' + body + b"</Relationships>"
+    )
+
+
+def _with_content_types(
+    saved_types: bytes, original_types: bytes, parts: dict[str, bytes]
+) -> bytes:
+    """Add the original's Overrides for the copied parts, and Defaults for their extensions."""
+    have_overrides = {
+        attrs.get(b"PartName", b"").lower() for _, attrs in _elements(saved_types, b"Override")
+    }
+    have_defaults = {
+        attrs.get(b"Extension", b"").lower() for _, attrs in _elements(saved_types, b"Default")
+    }
+    wanted_parts = {b"/" + name.encode().lower() for name in parts}
+    wanted_exts = {name.rpartition(".")[2].encode().lower() for name in parts if "." in name}
+    overrides = b"".join(
+        xml
+        for xml, attrs in _elements(original_types, b"Override")
+        if attrs.get(b"PartName", b"").lower() in wanted_parts - have_overrides
+    )
+    defaults = b"".join(
+        xml
+        for xml, attrs in _elements(original_types, b"Default")
+        if attrs.get(b"Extension", b"").lower() in wanted_exts - have_defaults
+    )
+    if not overrides and not defaults:
+        return saved_types
+    # The schema puts Defaults before Overrides: new Defaults go first, new Overrides last.
+    start = re.search(rb"<(?:\w+:)?Types\b[^>]*>", saved_types)
+    end = saved_types.rfind(b"</")
+    if start is None or end < 0:
+        return saved_types
+    return (
+        saved_types[: start.end()]
+        + defaults
+        + saved_types[start.end() : end]
+        + overrides
+        + saved_types[end:]
+    )

@@ -1,0 +1,590 @@
+"""The ribbon buttons against real xw.Book objects (xlwings' remote engine) and, for Submit and
+Refresh Status, the real stand-in server over real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlbook
+from faultserver import FaultServer, Reply
+from xlbook import UPDATES_HEADER, actions, alerts, cell, make_book, reopen, sheet_after
+
+from addin import csvfile, marks, model, results, ribbon, rules
+from addin.credentials import host_of
+from addin.sandbox import DEMO_ITEMS, start_sandbox
+
+NOW = dt.datetime(2026, 3, 10, 10, 0, 0)
+AS_OF = dt.date(2026, 3, 1)
+METRIC_IDS = [i.external_id for i in DEMO_ITEMS if i.has_metric]
+GOOD_ROWS = [[eid, "On Track", 0.5, AS_OF, "fine"] for eid in METRIC_IDS[:3]]
+ISSUES, JOB_ID, JOB_STATUS, CHECKED_AT, MARKS = 6, 7, 8, 9, 10  # 1-based columns F..J
+
+
+def now() -> dt.datetime:
+    return NOW
+
+
+def updates(*rows: list[Any]) -> list[list[Any]]:
+    return [UPDATES_HEADER, *rows]
+
+
+def sandbox_settings(url: str, wait: float = 10, **more: Any) -> list[list[Any]]:
+    return xlbook.settings_rows(
+        **{"Base URL override": url, "Submit waits (seconds)": wait, **more}
+    )
+
+
+def confirm_yes(prompts: list[str] | None = None):
+    def confirm(book: Any, prompt: str, title: str) -> bool:
+        if prompts is not None:
+            prompts.append(prompt)
+        return True
+
+    return confirm
+
+
+@pytest.fixture(autouse=True)
+def _crash_log_in_tmp(monkeypatch, tmp_path, request):
+    """Crash logs go to tmp; a test that didn't ask for a crash must not leave one."""
+    monkeypatch.setattr(ribbon, "log_folder", lambda: tmp_path / "logs")
+    yield
+    if "unexpected" not in request.node.name:
+        assert not (tmp_path / "logs").exists()
+
+
+@pytest.fixture
+def sandbox():
+    with start_sandbox(port=0, processing_delay=0.2) as server:
+        yield server
+
+
+@pytest.fixture
+def keyed(sandbox, monkeypatch):
+    monkeypatch.setenv("ACHIEVEIT_API_KEY", sandbox.api_key)
+    return sandbox
+
+
+def value_writes_outside_results(book: Any) -> list[tuple[int, int, int, int]]:
+    """Value writes on the Updates sheet that touch A..E (there must be none)."""
+    return [w for w in xlbook.written_ranges(book, "Updates") if w[1] <= len(model.COLUMNS)]
+
+
+# --- reading the sheet ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cells", "header_row", "row_numbers"),
+    [
+        ([UPDATES_HEADER[:5], ["a", "On Track", 1, None, None]], 1, [2]),
+        ([["Title"], [None], ["\ufeffexternal  ID", "Status"], ["a"], ["b"]], 3, [4, 5]),
+        (
+            [
+                UPDATES_HEADER,
+                ["a"],
+                [None] * 10,
+                ["b"],
+                [None] * 10,
+                [None, None, None, None, None, "old issue"],
+            ],
+            1,
+            [2, 3, 4],
+        ),
+        ([["Title"]] * 10 + [UPDATES_HEADER], None, []),  # the header must be in rows 1..10
+        ([[1, 2, 3]], None, []),
+    ],
+)
+def test_table_from_cells_finds_header_and_trims_trailing_blank_rows(
+    cells, header_row, row_numbers
+):
+    padded = [list(r) + [None] * (10 - len(r)) for r in cells]
+    table = ribbon.table_from_cells(padded, source="b.xlsm", sheet="Updates")
+    assert table.header_row == header_row
+    assert [r.number for r in table.rows] == row_numbers
+    assert all(len(r.values) == len(model.COLUMNS) and not r.hidden for r in table.rows)
+
+
+def test_dates_and_excel_errors_arrive_as_the_rules_expect():
+    book = make_book(updates(["ENG-0042", "On Track", "#N/A", AS_OF, None]))
+    cells = ribbon._read_updates(book).table.rows[0].values
+    assert cells == ("ENG-0042", "On Track", "#N/A", dt.datetime(2026, 3, 1), None)
+
+
+# --- Validate ---------------------------------------------------------------------------------
+
+
+def test_validate_marks_each_bad_cell_and_explains_it_in_issues():
+    book = make_book(
+        updates(
+            GOOD_ROWS[0],
+            ["OPS-0107", "Bogus", None, "13/01/2026", ""],
+            [None] * 5,
+            [METRIC_IDS[3], "at risk", 3, AS_OF, ""],
+        )
+    )
+    ribbon.validate(book, now=now)
+
+    grid = sheet_after(book, "Updates")
+    report = rules.validate_table(
+        ribbon.table_from_cells(
+            [
+                list(r) + [None] * 10
+                for r in updates(
+                    GOOD_ROWS[0],
+                    ["OPS-0107", "Bogus", None, "13/01/2026", ""],
+                    [None] * 5,
+                    [METRIC_IDS[3], "at risk", 3, dt.datetime(2026, 3, 1), ""],
+                )
+            ],
+            "x",
+            "Updates",
+        ),
+        today=NOW.date(),
+    )
+    texts = results.issues_text_by_row(report.findings)
+    assert [cell(grid, r, ISSUES) for r in (1, 2, 3, 4, 5)] == [
+        "Issues",
+        None,
+        texts[3],
+        texts[4],
+        None,
+    ]
+    assert "Status" in texts[3] and "As Of Date" in texts[3]
+    # Row 3: Status (B) and As Of Date (D) are errors: the template's rules paint them red.
+    assert [cell(grid, r, MARKS) for r in (1, 2, 3, 4, 5)] == ["Marks", None, ".E.E.", None, None]
+    assert marks.marked_cells([(3, ".E.E.")]) == {(3, 1): "error", (3, 3): "error"}
+    assert value_writes_outside_results(book) == []
+    select = [a for a in actions(book) if a["func"] == "rangeSelect"]
+    assert [(a["start_row"] + 1, a["start_column"] + 1) for a in select] == [(3, 2)]  # B3
+    assert alerts(book) == [results.summary(report.findings, report.rows)]
+    assert actions(book)[-1]["args"][1] == "AchieveIt – Validate"
+
+
+def test_validate_writes_warning_codes_and_clears_stale_results():
+    old = [None, None, None, None, None, "old text", "job-1", "succeeded: ok", None, "EEEEE"]
+    book = make_book(
+        updates(
+            GOOD_ROWS[0] + old[5:],
+            [METRIC_IDS[1], "On Track", 0.5, AS_OF, "fine"],
+            [METRIC_IDS[1], "On Track", 0.5, AS_OF, "again"],  # same item and date: a warning
+            old,  # a row emptied since: its stale Issues and Marks go
+        )
+    )
+    ribbon.validate(book, now=now)
+    grid = sheet_after(book, "Updates")
+    assert cell(grid, 2, ISSUES) is None and cell(grid, 2, MARKS) is None
+    assert cell(grid, 5, ISSUES) is None and cell(grid, 5, MARKS) is None
+    assert cell(grid, 4, ISSUES).startswith("Warning")
+    assert cell(grid, 2, JOB_ID) == "job-1"  # job results are not the validator's business
+    assert alerts(book)[0].startswith("No errors; 1 warning")
+
+
+def test_validate_without_header_says_so_and_writes_nothing():
+    book = make_book([["Some", "other", "sheet"], ["a", "b", "c"]])
+    ribbon.validate(book, now=now)
+    assert xlbook.written_ranges(book, "Updates") == []
+    assert "External ID" in alerts(book)[0]
+
+
+def test_validate_refuses_to_overwrite_a_foreign_column():
+    header = [*UPDATES_HEADER[:5], "My notes"]
+    book = make_book([header, GOOD_ROWS[0]])
+    ribbon.validate(book, now=now)
+    assert xlbook.written_ranges(book, "Updates") == []
+    assert "F1" in alerts(book)[0] and "My notes" in alerts(book)[0]
+
+
+def test_bad_setting_is_reported_with_its_cell():
+    book = make_book(
+        updates(GOOD_ROWS[0]), settings=xlbook.settings_rows(**{"CSV date format": "DD.MM.YY"})
+    )
+    ribbon.validate(book, now=now)
+    assert "CSV date format" in alerts(book)[0]
+
+
+def test_statuses_come_from_the_settings_sheet():
+    settings = [[*xlbook.SETTINGS_HEADER, None, "Statuses"], [None, None, None, None, "Green"]]
+    book = make_book(updates([METRIC_IDS[0], "green", 1, AS_OF, ""]), settings=settings)
+    ribbon.validate(book, now=now)
+    assert alerts(book) == ["The 1 row is ready to send."]
+
+
+# --- calls per press do not grow with the rows ---------------------------------------------
+
+
+def _big_book(n: int, url: str = "http://127.0.0.1:9", **kw: Any) -> Any:
+    rows = [[f"ID-{i:05d}", "On Track", 0.5, AS_OF, ""] for i in range(n)]
+    rows[n // 2][1] = "Bogus"  # one error in the middle
+    return make_book(updates(*rows), settings=sandbox_settings(url), **kw)
+
+
+def _calls(press: Any, book: Any) -> tuple[int, int]:
+    with xlbook.counting_reads() as reads:
+        press(book)
+    return reads[0], len(actions(book))
+
+
+@pytest.mark.parametrize(
+    "press",
+    [
+        lambda b: ribbon.validate(b, now=now),
+        lambda b: ribbon.clear_results(b),
+        lambda b: ribbon.open_settings(b),
+    ],
+    ids=["validate", "clear_results", "open_settings"],
+)
+def test_excel_calls_per_press_do_not_grow_with_rows(press):
+    small, large = _calls(press, _big_book(10)), _calls(press, _big_book(2_000))
+    assert small == large
+    assert small[0] <= 2 and small[1] <= 6
+
+
+def test_submit_and_refresh_calls_do_not_grow_with_rows(monkeypatch):
+    def run(n: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        with start_sandbox(port=0, processing_delay=0.5, accept_any_id=True) as server:
+            monkeypatch.setenv("ACHIEVEIT_API_KEY", server.api_key)
+            rows = [[f"ID-{i:05d}", "On Track", None, AS_OF, ""] for i in range(n)]
+            settings = sandbox_settings(server.url, wait=0.1)
+            book = make_book(updates(*rows), settings=settings)
+            sent = _calls(lambda b: ribbon.submit(b, confirm=confirm_yes(), now=now), book)
+            assert "still" in alerts(book)[-1].lower()
+            assert server.wait_idle(10)
+            later = reopen(book)
+            refreshed = _calls(lambda b: ribbon.refresh_status(b, now=now), later)
+            assert "succeeded" in alerts(later)[-1]
+            return sent, refreshed
+
+    assert run(10) == run(2_000)
+
+
+class _ExcelLikeSheet:
+    """Just enough of a sheet for _last_row, with Excel's own End(xlUp) semantics (the remote
+    engine's end() does not jump over blanks the way Excel does)."""
+
+    def __init__(self, used_last_row: int, last_by_column: dict[int, int]) -> None:
+        self.used_last_row, self.last_by_column, self.calls = used_last_row, last_by_column, 0
+        self.used_range = self
+        self.last_cell = self
+
+    @property
+    def row(self) -> int:
+        return self.used_last_row
+
+    def range(self, address: tuple[int, int]) -> Any:
+        self.calls += 1
+        probe, col = address
+        sheet = self
+
+        class _Cell:
+            def end(self, direction: str) -> Any:
+                assert direction == "up" and probe > sheet.last_by_column.get(col, 1)
+                return type("Cell", (), {"row": sheet.last_by_column.get(col, 1)})()
+
+        return _Cell()
+
+
+@pytest.mark.parametrize(
+    ("used", "by_column", "expected", "calls"),
+    [
+        (40, {1: 40}, 40, 0),  # a normal sheet: the used range is right, no extra call
+        (1_048_576, {1: 12, 6: 15}, 15, ribbon.READ_WIDTH),  # formatted to the bottom
+        (30_000, {1: 20_000}, 20_000, ribbon.READ_WIDTH),
+    ],
+)
+def test_bloated_used_range_is_trimmed_with_one_call_per_column(used, by_column, expected, calls):
+    sheet = _ExcelLikeSheet(used, by_column)
+    assert ribbon._last_row(sheet, ribbon.READ_WIDTH) == expected
+    assert sheet.calls == calls
+
+
+# --- Clear Results ----------------------------------------------------------------------------
+
+
+def test_clear_results_clears_issues_and_marks_but_keeps_jobs():
+    results_cells = ["Error – x", "job-9", "processing: Queued", "2026-03-01 10:00:00", "E...."]
+    book = make_book(updates(GOOD_ROWS[0] + results_cells, GOOD_ROWS[1] + results_cells))
+    ribbon.clear_results(book)
+    grid = sheet_after(book, "Updates")
+    for r in (2, 3):
+        assert (cell(grid, r, ISSUES), cell(grid, r, MARKS)) == (None, None)
+        assert cell(grid, r, JOB_ID) == "job-9"
+    colour = [a for a in actions(book) if a["func"] == "setRangeColor"]
+    assert [(a["start_row"], a["row_count"], a["column_count"], a["args"]) for a in colour] == [
+        (1, 2, 5, [None])
+    ]
+    assert "Job ID" in alerts(book)[0] and "kept" in alerts(book)[0]
+
+
+# --- Submit -----------------------------------------------------------------------------------
+
+
+def test_submit_sends_the_rows_and_writes_job_results_and_log(keyed):
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url))
+    prompts: list[str] = []
+    ribbon.submit(book, confirm=confirm_yes(prompts), now=now)
+
+    grid = sheet_after(book, "Updates")
+    job_ids = {cell(grid, r, JOB_ID) for r in (2, 3, 4)}
+    assert len(job_ids) == 1 and None not in job_ids
+    job_id = job_ids.pop()
+    assert [cell(grid, r, JOB_STATUS).split(":")[0] for r in (2, 3, 4)] == ["succeeded"] * 3
+    assert cell(grid, 2, CHECKED_AT) == "2026-03-10 10:00:00"
+    assert value_writes_outside_results(book) == []
+    assert prompts == ["Send 3 updates to 127.0.0.1:" + keyed.url.rsplit(":", 1)[1] + "?"]
+
+    log = sheet_after(book, "Log")
+    expected_csv = csvfile.export_csv(
+        rules.validate_table(
+            ribbon.table_from_cells(
+                [
+                    r + [None] * 5
+                    for r in updates(*[[*g[:3], dt.datetime(2026, 3, 1), g[4]] for g in GOOD_ROWS])
+                ],
+                "x",
+                "Updates",
+            ),
+            today=NOW.date(),
+        )
+    )
+    assert log[1] == [
+        "2026-03-10 10:00:00",
+        "updates.xlsm",
+        3,
+        csvfile.sha256_hex(expected_csv),
+        job_id,
+        "succeeded",
+        "Processed 3 progress updates.",
+    ]
+    sent = {u["external_id"]: u for u in keyed.latest_updates()}
+    assert set(sent) == set(METRIC_IDS[:3]) and sent[METRIC_IDS[0]]["as_of"] == "2026-03-01"
+    assert alerts(book) == [
+        f"Sent 3 updates to {host_of(keyed.url)}: job {job_id}. AchieveIt processed "
+        "them: Processed 3 progress updates."
+    ]
+
+
+def test_failed_job_is_recorded_as_failed(keyed):
+    book = make_book(
+        updates(GOOD_ROWS[0], ["NOT-IN-PLAN", "On Track", None, AS_OF, ""]),
+        settings=sandbox_settings(keyed.url),
+    )
+    ribbon.submit(book, confirm=confirm_yes(), now=now)
+    grid = sheet_after(book, "Updates")
+    assert cell(grid, 3, JOB_STATUS).startswith("failed: ")
+    assert "NOT-IN-PLAN" in cell(grid, 3, JOB_STATUS)
+    assert sheet_after(book, "Log")[1][5] == "failed"
+    assert "could not process" in alerts(book)[0]
+
+
+def test_submit_refuses_while_errors_remain_and_sends_nothing(keyed):
+    book = make_book(
+        updates(GOOD_ROWS[0], [METRIC_IDS[1], "Bogus", 1, AS_OF, ""]),
+        settings=sandbox_settings(keyed.url),
+    )
+    ribbon.submit(book, confirm=confirm_yes(), now=now)
+    assert "Nothing was sent" in alerts(book)[0]
+    assert cell(sheet_after(book, "Updates"), 3, MARKS) == ".E..."
+    assert keyed._store.recent_jobs() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("wrong-key", "Set API Key"), (None, "Set API Key")],
+    ids=["rejected", "missing"],
+)
+def test_key_problems_tell_the_user_to_set_a_key(sandbox, monkeypatch, key, expected):
+    if key:
+        monkeypatch.setenv("ACHIEVEIT_API_KEY", key)
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(sandbox.url))
+    ribbon.submit(book, confirm=confirm_yes(), now=now)
+    assert expected in alerts(book)[-1]
+    assert key is None or key not in alerts(book)[-1]
+    grid = sheet_after(book, "Updates")
+    assert all(cell(grid, r, JOB_ID) is None for r in (2, 3, 4))
+    assert len(sheet_after(book, "Log")) == 1  # no Log row: nothing reached AchieveIt
+    assert sandbox._store.recent_jobs() == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_host_is_reported_and_nothing_recorded(monkeypatch):
+    monkeypatch.setenv("ACHIEVEIT_API_KEY", "k3y")
+    url = f"http://127.0.0.1:{_closed_port()}"
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(url))
+    ribbon.submit(book, confirm=confirm_yes(), now=now)
+    assert "Nothing was sent" in alerts(book)[-1]
+    assert all(cell(sheet_after(book, "Updates"), r, JOB_ID) is None for r in (2, 3, 4))
+    assert len(sheet_after(book, "Log")) == 1
+
+
+def test_maybe_queued_post_is_logged_as_unknown(monkeypatch):
+    monkeypatch.setenv("ACHIEVEIT_API_KEY", "k3y")
+    with FaultServer() as server:
+        server.script(Reply(drop=True))
+        book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(server.url))
+        ribbon.submit(book, confirm=confirm_yes(), now=now)
+        assert [r.method for r in server.received] == ["POST"]
+    log = sheet_after(book, "Log")
+    assert log[1][4] is None and log[1][5] == "unknown"
+    assert "check" in log[1][6] and "before sending them again" in log[1][6]
+    assert cell(sheet_after(book, "Updates"), 2, JOB_STATUS).startswith("unknown: ")
+    assert "before sending them again" in alerts(book)[-1]
+
+
+def test_still_processing_then_refresh_status_completes_it(monkeypatch):
+    with start_sandbox(port=0, processing_delay=1.0) as server:
+        monkeypatch.setenv("ACHIEVEIT_API_KEY", server.api_key)
+        book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(server.url, wait=0.2))
+        ribbon.submit(book, confirm=confirm_yes(), now=now)
+        grid = sheet_after(book, "Updates")
+        assert cell(grid, 2, JOB_STATUS).startswith("processing: ")
+        assert "Refresh Status" in alerts(book)[-1]
+        assert sheet_after(book, "Log")[1][5] == "processing"
+        job_id = cell(grid, 2, JOB_ID)
+
+        early = reopen(book)
+        ribbon.refresh_status(early, now=now)
+        assert len(alerts(early)) == 1
+        assert alerts(early)[0].startswith(f"Job {job_id}: processing. ")
+        assert xlbook.written_ranges(early, "Log") == []  # still processing: Log unchanged
+
+        assert server.wait_idle(10)
+        later = reopen(book)
+        ribbon.refresh_status(later, now=lambda: NOW + dt.timedelta(minutes=5))
+    grid = sheet_after(later, "Updates")
+    assert [cell(grid, r, JOB_STATUS).split(":")[0] for r in (2, 3, 4)] == ["succeeded"] * 3
+    assert cell(grid, 2, CHECKED_AT) == "2026-03-10 10:05:00"
+    assert sheet_after(later, "Log")[1][5:7] == ["succeeded", "Processed 3 progress updates."]
+    assert alerts(later) == [f"Job {job_id}: succeeded. Processed 3 progress updates."]
+
+    again = reopen(later)
+    ribbon.refresh_status(again)
+    assert alerts(again) == ["No job is waiting for an answer from AchieveIt."]
+
+
+def test_second_submit_of_the_same_updates_warns_and_cancel_sends_nothing(keyed):
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url))
+    ribbon.submit(book, confirm=confirm_yes(), now=now)
+    job_id = cell(sheet_after(book, "Updates"), 2, JOB_ID)
+    assert len(keyed._store.recent_jobs()) == 1
+
+    second = reopen(book)
+    prompts: list[str] = []
+
+    def decline(book: Any, prompt: str, title: str) -> bool:
+        prompts.append(prompt)
+        return False
+
+    ribbon.submit(second, confirm=decline, now=now)
+    assert prompts[0].startswith(
+        f"These exact updates were already sent on 2026-03-10 10:00:00, job {job_id}."
+    )
+    assert alerts(second) == ["Nothing was sent."]
+    assert len(keyed._store.recent_jobs()) == 1
+    assert len(sheet_after(second, "Log")) == 2
+
+
+# --- Export CSV -------------------------------------------------------------------------------
+
+
+def test_export_writes_the_exact_bytes_submit_would_send(tmp_path):
+    book = make_book(
+        updates(*GOOD_ROWS),
+        settings=xlbook.settings_rows(
+            **{"CSV date format": "MM/DD/YYYY", "Include comments": False}
+        ),
+    )
+    target = tmp_path / "out.csv"
+    suggested: list[Path] = []
+
+    def ask(path: Path) -> str:
+        suggested.append(path)
+        return str(target)
+
+    ribbon.export_csv(book, ask_path=ask, now=now)
+    data = target.read_bytes()
+    assert data.splitlines()[0] == b"External ID,Status,Current Metric Value,As Of Date"
+    assert data.splitlines()[1] == f"{METRIC_IDS[0]},On Track,0.5,03/01/2026".encode()
+    assert suggested[0].name == "updates-updates.csv"
+    assert alerts(book) == [f"Saved 3 updates to {target}."]
+    assert list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize(
+    ("rows", "answer", "expected"),
+    [
+        ([GOOD_ROWS[0], [METRIC_IDS[1], "Bogus", 1, AS_OF, ""]], "x.csv", "1 error remains"),
+        ([GOOD_ROWS[0]], None, "Nothing was saved."),
+    ],
+    ids=["errors", "cancelled"],
+)
+def test_export_writes_nothing_when_refused_or_cancelled(tmp_path, rows, answer, expected):
+    book = make_book(updates(*rows))
+    ribbon.export_csv(book, ask_path=lambda p: answer and str(tmp_path / answer), now=now)
+    assert expected in alerts(book)[-1]
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- Set API Key, Settings ------------------------------------------------------------------
+
+
+def test_set_api_key_stores_it_for_the_settings_host_and_never_shows_it(memory_keyring):
+    book = make_book(updates(), settings=sandbox_settings("http://127.0.0.1:8765"))
+    prompts: list[str] = []
+
+    def ask(prompt: str) -> str:
+        prompts.append(prompt)
+        return "  s3cret-Key_1 "
+
+    ribbon.set_api_key(book, ask_secret=ask)
+    assert memory_keyring.passwords == {
+        ("AchieveIt Progress Updates", "127.0.0.1:8765"): "s3cret-Key_1"
+    }
+    assert "127.0.0.1:8765" in prompts[0]
+    assert "stored" in alerts(book)[0] and "s3cret" not in str(actions(book))
+    assert [a for a in actions(book) if a["func"] == "setValues"] == []
+
+
+@pytest.mark.parametrize("answer", [None, "   "])
+def test_set_api_key_cancelled_stores_nothing(memory_keyring, answer):
+    book = make_book(updates())
+    ribbon.set_api_key(book, ask_secret=lambda prompt: answer)
+    assert memory_keyring.passwords == {}
+    assert alerts(book) == ["No key was entered; nothing was stored."]
+
+
+def test_open_settings_shows_the_first_value():
+    book = make_book(updates())
+    ribbon.open_settings(book)
+    assert [
+        (a["func"], a["sheet_position"], a["start_row"], a["start_column"]) for a in actions(book)
+    ] == [
+        ("activateSheet", 1, None, None),
+        ("rangeSelect", 1, 1, 1),
+    ]
+
+
+# --- unexpected failures ----------------------------------------------------------------------
+
+
+def test_unexpected_error_is_logged_without_the_key(keyed, monkeypatch, tmp_path):
+    def broken_client(base_url: str, api_key: str) -> Any:
+        raise RuntimeError(f"boom near {api_key}")
+
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url))
+    ribbon.submit(book, client_factory=broken_client, confirm=confirm_yes(), now=now)
+    log_file = tmp_path / "logs" / ribbon.LOG_FILE
+    assert alerts(book) == [
+        f"Something unexpected went wrong; details were written to {log_file}. "
+        "Your updates were not changed."
+    ]
+    text = log_file.read_text(encoding="utf-8")
+    assert "RuntimeError: boom near [API key removed]" in text
+    assert keyed.api_key not in text

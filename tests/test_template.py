@@ -1,0 +1,494 @@
+"""Structural tests of workbook_template.xlsm, read with readers independent of the builder:
+zipfile + ElementTree, openpyxl, olefile and oletools' olevba (pyOpenVBA only writes).
+
+Nobody can open Excel here: these check what Excel needs, part by part.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import re
+import shutil
+import subprocess
+import tomllib
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+import openpyxl
+import pytest
+import xlwings
+
+from addin import model
+from addin.template import build as template_build
+from addin.template.__main__ import main as template_main
+from addin.template.build import (
+    ACHIEVEIT_BAS,
+    DICTIONARY_CLS,
+    MACRO_MAIN,
+    OFFICE_GUID,
+    RIBBON_FUNCTIONS,
+    RIBBON_XML,
+    UI_NS,
+    UI_REL,
+    VBA_CONTENT,
+    VBA_REL,
+    XLWINGS_BAS,
+    build,
+    build_bytes,
+    class_stream_source,
+)
+from addin.template.compare import compare_templates, vba_references, vba_sources
+from addin.template.sheets import CODE_NAMES, SHEET_ORDER, WORKBOOK_CODE_NAME, XLWINGS_CONF
+
+REPO = Path(__file__).resolve().parent.parent
+COMMITTED = REPO / "workbook_template.xlsm"
+QUICKSTART_STANDALONE = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
+MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+RIBBON_ROOT = ElementTree.fromstring(RIBBON_XML.read_bytes())
+ON_ACTIONS = sorted({e.get("onAction", "") for e in RIBBON_ROOT.iter() if e.get("onAction")})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "workbook_template.xlsm"
+    build(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def parts(built: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(built) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.fixture(scope="module")
+def modules(parts: dict[str, bytes]) -> dict[str, str]:
+    return vba_sources(parts["xl/vbaProject.bin"])
+
+
+@pytest.fixture(scope="module")
+def book(built: Path) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(built)
+
+
+def body(source: str) -> str:
+    """Source without attribute lines, the export preamble and line-end differences."""
+    lines = source.replace("\r\n", "\n").split("\n")
+    if lines and lines[0].startswith("VERSION "):
+        lines = lines[lines.index("END") + 1 :]
+    return "\n".join(line for line in lines if not line.startswith("Attribute ")).strip("\n")
+
+
+def xml(parts: dict[str, bytes], name: str) -> ElementTree.Element:
+    return ElementTree.fromstring(parts[name])
+
+
+# --- the committed file and determinism ------------------------------------------------------
+
+
+def test_committed_template_equals_a_fresh_build(built: Path) -> None:
+    assert COMMITTED.exists(), "run: python -m addin.template build"
+    assert compare_templates(COMMITTED, built) == []
+
+
+def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.xlsm", tmp_path / "second.xlsm"
+    build(first)
+    build(second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_cli_builds_to_the_given_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "out.xlsm"
+    assert template_main(["build", "--output", str(target)]) == 0
+    assert target.read_bytes() == build_bytes()
+    assert str(target) in capsys.readouterr().out
+
+
+def _edit_part(source: Path, target: Path, name: str, edit: object) -> None:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename == name:
+                data = edit(data)  # type: ignore[operator]
+            new.writestr(info, data)
+
+
+@pytest.mark.parametrize(
+    ("part", "edit", "expected"),
+    [
+        (
+            "customUI/customUI14.xml",
+            lambda d: d.replace(b'label="Validate"', b'label="Check"'),
+            "part customUI/customUI14.xml differs",
+        ),
+        (
+            "[Content_Types].xml",
+            lambda d: d.replace(MACRO_MAIN.encode(), b"application/xml"),
+            "part [Content_Types].xml differs",
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            lambda d: d.replace(b"<t>On Track</t>", b"<t>Off Track</t>"),
+            "workbook Updates!B2: ",
+        ),
+        (
+            "xl/worksheets/sheet2.xml",
+            lambda d: d.replace(b"<t>api</t>", b"<t>gov-api</t>"),
+            "workbook Settings!B2: ",
+        ),
+    ],
+)
+def test_compare_templates_names_the_differing_part(
+    built: Path, tmp_path: Path, part: str, edit: object, expected: str
+) -> None:
+    changed = tmp_path / "changed.xlsm"
+    _edit_part(built, changed, part, edit)
+    problems = compare_templates(built, changed)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_compare_templates_names_a_changed_vba_module(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edited = tmp_path / "AchieveIt.bas"
+    edited.write_text(ACHIEVEIT_BAS.read_text().replace("validate()", "validate_all()"))
+    monkeypatch.setattr(template_build, "ACHIEVEIT_BAS", edited)
+    changed = tmp_path / "changed.xlsm"
+    build(changed)
+    assert compare_templates(built, changed) == ["VBA module AchieveIt differs from line 9"]
+
+
+# --- ribbon <-> VBA <-> Python ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("on_action", ON_ACTIONS)
+def test_every_ribbon_action_has_a_callback_sub(on_action: str, modules: dict[str, str]) -> None:
+    module, _, sub = on_action.partition(".")
+    assert module in modules, f"{on_action}: no VBA module {module}"
+    pattern = rf"^Public Sub {re.escape(sub)}\(control As IRibbonControl\)$"
+    assert re.search(pattern, modules[module], re.MULTILINE), f"{on_action}: no such Sub"
+
+
+def run_python_calls(modules: dict[str, str]) -> list[tuple[str, str]]:
+    """(module, function) of every RunPython "import m; m.f()" in our VBA module."""
+    commands = re.findall(r'RunPython "([^"]*)"', modules["AchieveIt"])
+    calls = []
+    for command in commands:
+        found = re.fullmatch(r"import ([\w.]+); \1\.(\w+)\(\)", command)
+        assert found, f"RunPython command not of the form 'import m; m.f()': {command!r}"
+        calls.append((found.group(1), found.group(2)))
+    return calls
+
+
+def test_run_python_calls_name_the_ribbon_functions(modules: dict[str, str]) -> None:
+    calls = run_python_calls(modules)
+    assert len(calls) == len(ON_ACTIONS)
+    assert {module for module, _ in calls} == {"addin.ribbon"}
+    assert sorted(function for _, function in calls) == sorted(RIBBON_FUNCTIONS)
+
+
+def test_addin_ribbon_defines_every_function_the_vba_calls(modules: dict[str, str]) -> None:
+    # Fails (does not skip) while addin/ribbon.py lacks a function the ribbon calls.
+    for module_name, function in run_python_calls(modules):
+        module = importlib.import_module(module_name)
+        assert callable(getattr(module, function, None)), f"{module_name}.{function} is missing"
+
+
+# --- the VBA project -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("module", "source"),
+    [("AchieveIt", ACHIEVEIT_BAS), ("xlwings", XLWINGS_BAS), ("Dictionary", DICTIONARY_CLS)],
+)
+def test_modules_decompress_to_their_source(
+    module: str, source: Path, modules: dict[str, str]
+) -> None:
+    assert body(modules[module]) == body(source.read_text(encoding="utf-8"))
+
+
+def test_xlwings_module_is_the_pinned_version(modules: dict[str, str]) -> None:
+    found = re.search(r'XLWINGS_VERSION As String = "([^"]+)"', modules["xlwings"])
+    assert found
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("xlwings==")]
+    assert found.group(1) == xlwings.__version__ == pins[0].removeprefix("xlwings==")
+
+
+def test_xlwings_module_equals_the_one_xlwings_standalone_embeds(modules: dict[str, str]) -> None:
+    theirs = vba_sources(zipfile.ZipFile(QUICKSTART_STANDALONE).read("xl/vbaProject.bin"))
+    assert body(modules["xlwings"]) == body(theirs["xlwings"])
+
+
+def test_dictionary_class_has_the_header_excel_writes(modules: dict[str, str]) -> None:
+    theirs = vba_sources(zipfile.ZipFile(QUICKSTART_STANDALONE).read("xl/vbaProject.bin"))
+
+    def header(source: str) -> list[str]:
+        return [line for line in source.split("\n") if line.startswith("Attribute ")]
+
+    assert header(modules["Dictionary"]) == header(theirs["Dictionary"])
+
+
+BASE = 'Attribute VB_Base = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"\r\n'
+
+
+@pytest.mark.parametrize(
+    ("export", "expected"),
+    [
+        (
+            "VERSION 1.0 CLASS\r\nBEGIN\r\n  MultiUse = -1  'True\r\nEND\r\n"
+            'Attribute VB_Name = "C"\r\nAttribute VB_Exposed = True\r\nOption Explicit\r\n',
+            f'Attribute VB_Name = "C"\r\n{BASE}'
+            "Attribute VB_GlobalNameSpace = False\r\nAttribute VB_Creatable = False\r\n"
+            "Attribute VB_PredeclaredId = False\r\nAttribute VB_Exposed = True\r\n"
+            "Attribute VB_TemplateDerived = False\r\nAttribute VB_Customizable = False\r\n"
+            "Option Explicit\r\n",
+        ),
+        (  # already in stream form, LF line ends, an extra attribute: kept, after Excel's
+            'Attribute VB_Name = "D"\nAttribute VB_Description = "x"\nDim a\n',
+            f'Attribute VB_Name = "D"\r\n{BASE}'
+            "Attribute VB_GlobalNameSpace = False\r\nAttribute VB_Creatable = False\r\n"
+            "Attribute VB_PredeclaredId = False\r\nAttribute VB_Exposed = False\r\n"
+            "Attribute VB_TemplateDerived = False\r\nAttribute VB_Customizable = False\r\n"
+            'Attribute VB_Description = "x"\r\nDim a\r\n',
+        ),
+    ],
+)
+def test_class_stream_source(export: str, expected: str) -> None:
+    assert class_stream_source(export) == expected
+
+
+def test_class_stream_source_needs_a_name() -> None:
+    with pytest.raises(ValueError, match="VB_Name"):
+        class_stream_source("Option Explicit\r\n")
+
+
+def test_document_modules_match_the_code_names(
+    parts: dict[str, bytes], modules: dict[str, str]
+) -> None:
+    workbook = xml(parts, "xl/workbook.xml")
+    workbook_pr = workbook.find(f"{MAIN_NS}workbookPr")
+    assert workbook_pr is not None and workbook_pr.get("codeName") == WORKBOOK_CODE_NAME
+    rels = {
+        r.get("Id"): r.get("Target", "").lstrip("/")
+        for r in xml(parts, "xl/_rels/workbook.xml.rels")
+    }
+    code_names = {}
+    for sheet in workbook.iter(f"{MAIN_NS}sheet"):
+        sheet_pr = xml(parts, rels[sheet.get(R_ID)]).find(f"{MAIN_NS}sheetPr")
+        assert sheet_pr is not None
+        code_names[sheet.get("name")] = sheet_pr.get("codeName")
+    assert code_names == CODE_NAMES
+    documents = {WORKBOOK_CODE_NAME, *CODE_NAMES.values()}
+    assert documents <= modules.keys()
+    import olefile
+
+    with olefile.OleFileIO(io.BytesIO(parts["xl/vbaProject.bin"])) as ole:
+        project = ole.openstream("PROJECT").read().decode("latin-1")
+    declared = set(re.findall(r"^Document=(\w+)/&H00000000\r?$", project, re.MULTILINE))
+    assert declared == documents
+    assert set(re.findall(r"^Module=(\w+)\r?$", project, re.MULTILINE)) == {"xlwings", "AchieveIt"}
+    assert set(re.findall(r"^Class=(\w+)\r?$", project, re.MULTILINE)) == {"Dictionary"}
+
+
+def test_office_type_library_is_referenced(parts: dict[str, bytes]) -> None:
+    # IRibbonControl lives in the Office library (MSO.DLL); without it the callbacks won't compile.
+    references = vba_references(parts["xl/vbaProject.bin"])
+    office = [libid for libid in references if OFFICE_GUID in libid]
+    assert office and office[0].startswith(f"*\\G{OFFICE_GUID}#2.")
+    assert office[0].endswith("#Microsoft Office 16.0 Object Library")
+
+
+# --- package: content types, relationships, ribbon -------------------------------------------
+
+
+def test_content_types_make_a_macro_enabled_workbook(parts: dict[str, bytes]) -> None:
+    types = xml(parts, "[Content_Types].xml")
+    defaults = {d.get("Extension"): d.get("ContentType") for d in types.iter(f"{CT_NS}Default")}
+    overrides = {o.get("PartName"): o.get("ContentType") for o in types.iter(f"{CT_NS}Override")}
+    assert overrides["/xl/workbook.xml"] == MACRO_MAIN
+    assert defaults["bin"] == VBA_CONTENT
+    for name in parts:  # every part has a content type
+        assert f"/{name}" in overrides or name.rsplit(".", 1)[-1] in defaults, name
+
+
+def test_relationships_reach_the_vba_project_and_the_ribbon(parts: dict[str, bytes]) -> None:
+    book_rels = [(r.get("Type"), r.get("Target")) for r in xml(parts, "xl/_rels/workbook.xml.rels")]
+    assert (VBA_REL, "vbaProject.bin") in book_rels
+    package = list(xml(parts, "_rels/.rels").iter(f"{REL_NS}Relationship"))
+    assert [(r.get("Type"), r.get("Target")) for r in package if r.get("Type") == UI_REL] == [
+        (UI_REL, "customUI/customUI14.xml")
+    ]
+    ids = [r.get("Id") for r in package]
+    assert len(ids) == len(set(ids))
+
+
+def test_ribbon_part_is_the_2009_customui_with_unique_ids(parts: dict[str, bytes]) -> None:
+    root = xml(parts, "customUI/customUI14.xml")
+    assert root.tag == f"{{{UI_NS}}}customUI"
+    ids = [e.get("id") for e in root.iter() if e.get("id")]
+    assert len(ids) == len(set(ids))
+    keytips = [e.get("keytip") for e in root.iter(f"{{{UI_NS}}}button")]
+    assert len(keytips) == len(set(keytips))
+    tab = root.find(f".//{{{UI_NS}}}tab")
+    assert tab is not None and tab.get("label") == "AchieveIt"
+    buttons = list(root.iter(f"{{{UI_NS}}}button"))
+    assert len(buttons) == len(RIBBON_FUNCTIONS)
+    for button in buttons:
+        for attribute in ("label", "imageMso", "size", "screentip", "supertip", "keytip"):
+            assert button.get(attribute), f"{button.get('id')} has no {attribute}"
+
+
+# --- sheets ----------------------------------------------------------------------------------
+
+
+def test_sheet_order_active_sheet_and_hidden_conf(book: openpyxl.Workbook) -> None:
+    assert tuple(book.sheetnames) == SHEET_ORDER
+    assert book.active is not None and book.active.title == model.UPDATES_SHEET
+    assert [ws.sheet_state for ws in book.worksheets] == ["visible"] * 4 + ["hidden"]
+
+
+def test_updates_sheet_layout(book: openpyxl.Workbook) -> None:
+    ws = book[model.UPDATES_SHEET]
+    header = tuple(c.value for c in ws[1])
+    assert header == model.COLUMNS + model.RESULT_COLUMNS
+    table = ws.tables["UpdatesTable"]
+    assert table.ref == f"A1:I{ws.max_row}"
+    assert [c.name for c in table.tableColumns] == list(header)
+    assert table.tableStyleInfo is not None and table.tableStyleInfo.name
+    assert ws.freeze_panes == "A2"
+    assert ws.column_dimensions["A"].number_format == "@"
+    assert all(ws.cell(row=r, column=1).number_format == "@" for r in range(2, ws.max_row + 1))
+    assert all(isinstance(ws.cell(row=r, column=1).value, str) for r in range(2, ws.max_row + 1))
+    assert ws.column_dimensions["D"].number_format == "yyyy-mm-dd"
+    inputs = {c.fill.fgColor.rgb for c in ws[1][:5]}
+    results = {c.fill.fgColor.rgb for c in ws[1][5:]}
+    assert len(results) == 1 and not results & inputs  # result columns look different
+
+
+def test_updates_example_rows_are_valid_kinds_of_values(book: openpyxl.Workbook) -> None:
+    ws = book[model.UPDATES_SHEET]
+    for row in ws.iter_rows(min_row=2, values_only=True):
+        external_id, status, metric, as_of, comment = row[:5]
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", external_id
+        )
+        assert status in model.DEFAULT_STATUSES
+        assert metric is None or isinstance(metric, int | float)
+        assert as_of is not None and as_of.year == 2026
+        assert "replace or delete" in comment
+        assert row[5:] == (None,) * 4
+
+
+@pytest.mark.parametrize(
+    ("column", "kind", "formula", "prompt"),
+    [
+        ("B", "list", f"={model.STATUSES_NAME}", None),
+        ("C", None, None, "20% is entered as 0.2"),
+        ("D", None, None, "Date of the update, e.g. 2026-11-03"),
+    ],
+)
+def test_updates_validations(
+    book: openpyxl.Workbook, column: str, kind: str | None, formula: str | None, prompt: str | None
+) -> None:
+    ws = book[model.UPDATES_SHEET]
+    found = [v for v in ws.data_validations.dataValidation if str(v.sqref).startswith(column)]
+    assert len(found) == 1
+    validation = found[0]
+    assert str(validation.sqref) == f"{column}2:{column}5000"
+    assert validation.type == kind and validation.formula1 == formula
+    if prompt:
+        assert validation.showInputMessage and validation.prompt == prompt
+    if kind == "list":
+        assert validation.showErrorMessage and "Pick a status from the list" in validation.error
+
+
+def test_statuses_defined_name_points_at_the_settings_list(book: openpyxl.Workbook) -> None:
+    assert book.defined_names[model.STATUSES_NAME].attr_text == "Settings!$E$2:$E$21"
+    ws = book[model.SETTINGS_SHEET]
+    assert ws["E1"].value == model.STATUSES_LABEL
+    statuses = tuple(ws.cell(row=r, column=5).value for r in range(2, 22))
+    assert statuses == model.DEFAULT_STATUSES + (None,) * (20 - len(model.DEFAULT_STATUSES))
+
+
+def test_settings_sheet_holds_the_default_settings(book: openpyxl.Workbook) -> None:
+    ws = book[model.SETTINGS_SHEET]
+    assert [c.value for c in ws[1][:3]] == ["Setting", "Value", "What it means"]
+    rows = list(ws.iter_rows(min_row=2, max_row=1 + len(model.SETTINGS_LABELS), values_only=True))
+    assert [row[0] for row in rows] == list(model.SETTINGS_LABELS)
+    assert all(row[2] for row in rows)  # every setting is explained
+    defaults = model.Settings()
+    for label, value, _ in (row[:3] for row in rows):
+        expected = getattr(defaults, model.SETTINGS_LABELS[label])
+        assert (value or "") == expected, label
+    text = " ".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v)
+    assert "never stored in this workbook" in text and "gov-api" in text
+    date_row = 2 + list(model.SETTINGS_LABELS).index("CSV date format")
+    formats = [v for v in ws.data_validations.dataValidation if str(v.sqref) == f"B{date_row}"]
+    assert formats and formats[0].formula1 == '"' + ",".join(model.DATE_FORMATS) + '"'
+
+
+def test_log_sheet_has_only_its_header(book: openpyxl.Workbook) -> None:
+    ws = book[model.LOG_SHEET]
+    assert tuple(c.value for c in ws[1]) == model.LOG_COLUMNS
+    assert ws.max_row == 1 and ws.freeze_panes == "A2"
+
+
+def test_xlwings_conf_sheet_is_read_as_xlwings_reads_it(book: openpyxl.Workbook) -> None:
+    ws = book["xlwings.conf"]
+    # GetConfigFromSheet: keys from A1 down to the first gap, value beside each (UCase keys).
+    keys = []
+    for (cell,) in ws.iter_rows(min_col=1, max_col=1):
+        if cell.value is None:
+            break
+        keys.append((cell.value.upper(), ws.cell(row=cell.row, column=2).value or ""))
+    assert keys == list(XLWINGS_CONF)
+    assert dict(keys)["ADD_WORKBOOK_TO_PYTHONPATH"].lower() == "true"
+
+
+def test_read_me_walks_a_new_user_through(book: openpyxl.Workbook) -> None:
+    text = " ".join(str(c.value) for c in book["Read Me"]["A"] if c.value)
+    for step in ("Set API Key", "Validate", "Red cells", "Amber", "Submit", "Refresh Status"):
+        assert step in text
+    assert "Log sheet" in text and "Unblock" in text and "Trusted Location" in text
+    assert "xlwings.conf" in text
+
+
+# --- an independent application --------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+def test_libreoffice_opens_the_template_and_loads_its_vba(built: Path, tmp_path: Path) -> None:
+    # LibreOffice cannot run xlwings' VBA, but it parses the project: converted to .ods, each
+    # module comes out as a Basic module of the kind it was declared as.
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+         "--convert-to", "ods", "--outdir", str(tmp_path), str(built)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    with zipfile.ZipFile(tmp_path / "workbook_template.ods") as ods:
+        content = ods.read("content.xml").decode("utf-8")
+        basic = {
+            Path(name).stem: ods.read(name).decode("utf-8")
+            for name in ods.namelist()
+            if name.startswith("Basic/VBAProject/") and not name.endswith("script-lb.xml")
+        }
+    sheets = re.findall(r'<table:table table:name="([^"]+)"', content)
+    assert tuple(sheets) == SHEET_ORDER
+    assert set(basic) == {
+        WORKBOOK_CODE_NAME,
+        *CODE_NAMES.values(),
+        "xlwings",
+        "AchieveIt",
+        "Dictionary",
+    }
+    assert 'script:moduleType="class"' in basic["Dictionary"]
+    assert 'script:moduleType="normal"' in basic["AchieveIt"]
+    assert "Public Sub OnValidate(control As IRibbonControl)" in basic["AchieveIt"]
+    assert "Public Const XLWINGS_VERSION" in basic["xlwings"]

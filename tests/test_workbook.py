@@ -1,0 +1,806 @@
+"""The openpyxl adapter, on real .xlsx/.xlsm/.csv files built in tmp_path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl.comments import Comment
+from openpyxl.styles import PatternFill
+from workbook_factory import (
+    HEADER,
+    RIBBON14_PART,
+    RIBBON14_TYPE,
+    RIBBON_IMAGE_PART,
+    STATUSES_RANGE,
+    build_macro_workbook,
+    build_workbook,
+    ribbon_relationships,
+    sample_rows,
+    zip_part,
+)
+
+from addin import model, workbook
+from addin.csvfile import read_csv_table
+from addin.errors import ConfigError, WorkbookError
+from addin.model import Finding, JobOutcome, LogEntry, Settings, Uncalculated
+from addin.results import ERROR_FILL, WARNING_FILL, cell_marks
+
+ROWS = [
+    ["A-1", "On Track", 10, dt.datetime(2026, 1, 5), "fine"],
+    ["A-2", "At Risk", None, dt.datetime(2026, 1, 6), None],
+    ["A-3", "Off Track", 2.5, "2026-01-07", "text date"],
+]
+
+
+def values_of(table: model.Table) -> list[tuple[int, tuple[Any, ...]]]:
+    return [(r.number, r.values) for r in table.rows]
+
+
+def input_cells(path: Path) -> dict[str, Any]:
+    """Every A..E value (formulas as formulas) of every sheet."""
+    wb = openpyxl.load_workbook(path, data_only=False)
+    return {
+        f"{ws.title}!{c.coordinate}": c.value
+        for ws in wb.worksheets
+        for row in ws.iter_rows(max_col=5)
+        for c in row
+        if c.value is not None
+    }
+
+
+def fill_of(cell: Any) -> str | None:
+    if cell.fill is None or cell.fill.fill_type != "solid":
+        return None
+    return str(cell.fill.fgColor.rgb)[-6:].upper()
+
+
+def patch_part(path: Path, name: str, edit: Any) -> None:
+    """Rewrite one zip part, as another program would have written it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, edit(data) if info.filename == name else data)
+    path.write_bytes(buffer.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------
+# read_table
+# ---------------------------------------------------------------------------------------------
+
+
+def test_reads_a_normal_sheet(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    table = workbook.read_table(path)
+    assert (table.source, table.sheet, table.header_row) == (str(path), "Updates", 1)
+    assert table.header == tuple(HEADER)
+    assert values_of(table) == [(n, tuple(r)) for n, r in enumerate(ROWS, start=2)]
+    assert table.findings == ()
+    assert not any(r.hidden for r in table.rows)
+
+
+def test_header_on_row_3_with_a_title_above(tmp_path: Path) -> None:
+    path = build_workbook(
+        tmp_path / "u.xlsx", ROWS[:1], header_row=3, above_header=[["Q1 updates"], []]
+    )
+    table = workbook.read_table(path)
+    assert table.header_row == 3
+    assert values_of(table) == [(4, tuple(ROWS[0]))]
+
+
+@pytest.mark.parametrize(
+    "header_a1",
+    ["External ID", " external id ", "\ufeffExternal ID", "EXTERNAL  ID"],
+)
+def test_header_cell_is_matched_loosely(tmp_path: Path, header_a1: str) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS[:1], header=[header_a1, *HEADER[1:]])
+    assert workbook.read_table(path).header_row == 1
+
+
+def test_no_header_gives_an_empty_table(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS, header=["ID", *HEADER[1:]])
+    table = workbook.read_table(path)
+    assert (table.header_row, table.header, table.rows) == (None, (), ())
+
+
+def test_header_below_row_10_is_not_found(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS, header_row=11)
+    assert workbook.read_table(path).header_row is None
+
+
+@pytest.mark.parametrize(
+    ("sheets_before", "sheet", "expected"),
+    [
+        ((), "Data", "Data"),  # no Updates sheet: the first sheet
+        (("Read Me", "Settings"), "Updates", "Updates"),  # Updates wherever it is
+        (("Read Me",), "updates", "updates"),  # any case
+    ],
+)
+def test_sheet_choice(tmp_path: Path, sheets_before: tuple[str, ...], sheet: str, expected: str):
+    path = build_workbook(tmp_path / "u.xlsx", ROWS, sheet=sheet, sheets_before=sheets_before)
+    table = workbook.read_table(path)
+    assert table.sheet == expected
+    assert len(table.rows) == len(ROWS)
+
+
+def test_first_sheet_when_no_updates_sheet(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS, sheets_before=("Notes",), sheet="Data")
+    table = workbook.read_table(path)
+    assert table.sheet == "Notes"
+    assert table.header_row is None  # 'Notes' has no header: the rules will say so
+
+
+def test_dates_come_as_datetimes(tmp_path: Path) -> None:
+    path = build_workbook(
+        tmp_path / "u.xlsx",
+        [["A-1", "On Track", 1, dt.date(2026, 2, 3), None]],
+        number_formats={"D2": "mm/dd/yyyy"},
+    )
+    assert workbook.read_table(path).rows[0].values[3] == dt.datetime(2026, 2, 3)
+
+
+@pytest.mark.parametrize("error", ["#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?"])
+def test_error_values_stay_error_strings(tmp_path: Path, error: str) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", [["A-1", "On Track", error, error, None]])
+    values = workbook.read_table(path).rows[0].values
+    assert values[2:4] == (error, error)
+    assert error in model.EXCEL_ERRORS
+
+
+def test_formulas_without_cached_values_are_uncalculated(tmp_path: Path) -> None:
+    # openpyxl writes formulas and no calculated values: exactly the case to detect.
+    path = build_workbook(tmp_path / "u.xlsx", [['="A-"&1', "On Track", "=1+1", "=TODAY()", "ok"]])
+    values = workbook.read_table(path).rows[0].values
+    assert values[:4] == (
+        Uncalculated('="A-"&1'),
+        "On Track",
+        Uncalculated("=1+1"),
+        Uncalculated("=TODAY()"),
+    )
+
+
+def test_formulas_with_cached_values_read_their_values(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", [["A-1", "On Track", "=1+1", None, '=""']])
+    # As Excel saves them: a cached number, and a formula returning "" (t="str", empty <v>).
+    patch_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: (
+            xml.replace(b"<f>1+1</f><v />", b"<f>1+1</f><v>2</v>")
+            .replace(b'<c r="E2"', b'<c r="E2" t="str"')
+            .replace(b'<f>""</f><v />', b'<f>""</f><v></v>')
+        ),
+    )
+    values = workbook.read_table(path).rows[0].values
+    assert values[2] == 2
+    assert not isinstance(values[4], Uncalculated)
+
+
+def test_shared_formulas_are_translated_per_cell(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", [["A-1", "On Track", "=F2*2"]] * 2)
+    patch_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(
+            b"<f>F2*2</f><v />", b'<f t="shared" ref="C2:C3" si="0">F2*2</f><v />', 1
+        ).replace(b"<f>F2*2</f><v />", b'<f t="shared" si="0"/><v />', 1),
+    )
+    rows = workbook.read_table(path).rows
+    assert [r.values[2] for r in rows] == [Uncalculated("=F2*2"), Uncalculated("=F3*2")]
+
+
+def test_merged_cells_in_the_data_area_are_findings(tmp_path: Path) -> None:
+    path = build_workbook(
+        tmp_path / "u.xlsx",
+        sample_rows(6),
+        header_row=2,
+        above_header=[["Title"]],
+        merged=["A1:E1", "B4:B7", "D8:E9", "F3:G5"],  # title, two in data, one in tool columns
+    )
+    table = workbook.read_table(path)
+    assert [(f.row, f.column, f.severity, f.code, f.value) for f in table.findings] == [
+        (4, model.STATUS, "error", "merged-cells", "B4:B7"),
+        (8, model.AS_OF_DATE, "error", "merged-cells", "D8:E9"),
+    ]
+    assert table.findings[0].message == (
+        "Cells B4:B7 are merged: unmerge them and fill in each row "
+        "(AchieveIt needs one value per row)."
+    )
+
+
+def test_hidden_rows_are_flagged(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", sample_rows(4), hidden=[3, 5])
+    assert [(r.number, r.hidden) for r in workbook.read_table(path).rows] == [
+        (2, False),
+        (3, True),
+        (4, False),
+        (5, True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "expected"),
+    [
+        ("00123", "@", "00123"),  # stored as text
+        (123, "00000", "00123"),  # a number shown with leading zeros: what the user sees
+        (123, "General", 123),
+        (12.5, "00000", 12.5),  # not a whole number: left for the rules
+    ],
+)
+def test_leading_zero_ids(tmp_path: Path, value: Any, number_format: str, expected: Any) -> None:
+    path = build_workbook(
+        tmp_path / "u.xlsx",
+        [[value, "On Track", 1, dt.datetime(2026, 1, 1)]],
+        number_formats={"A2": number_format},
+    )
+    assert workbook.read_table(path).rows[0].values[0] == expected
+
+
+def test_trailing_blank_rows_and_tool_columns_are_ignored(tmp_path: Path) -> None:
+    rows = [ROWS[0], [None] * 5, ROWS[1], ["  ", None], [None] * 5 + ["old issue", "job-1"]]
+    path = build_workbook(tmp_path / "u.xlsx", rows)
+    table = workbook.read_table(path)
+    assert [r.number for r in table.rows] == [2, 3, 4]  # the blank row inside stays
+    assert table.rows[1].is_blank()
+
+
+def test_a_wrong_dimension_does_not_cut_the_table(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    patch_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', xml),
+    )
+    table = workbook.read_table(path)
+    assert table.header == tuple(HEADER)
+    assert values_of(table) == [(n, tuple(r)) for n, r in enumerate(ROWS, start=2)]
+
+
+def test_csv_is_read_by_the_csv_reader(tmp_path: Path) -> None:
+    data = b"External ID,Status,Current Metric Value,As Of Date,Comment\r\n007,On Track,1,,\r\n"
+    path = tmp_path / "u.csv"
+    path.write_bytes(data)
+    assert workbook.read_table(path) == read_csv_table(data, source=str(path))
+
+
+def test_100000_rows_read_in_bounded_time(tmp_path: Path) -> None:
+    path = tmp_path / "big.xlsx"
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Updates")
+    ws.append(HEADER)
+    for line in sample_rows(100_000):
+        ws.append(line)
+    wb.save(path)
+    start = time.perf_counter()
+    table = workbook.read_table(path)
+    elapsed = time.perf_counter() - start
+    assert len(table.rows) == 100_000
+    assert table.rows[-1].number == 100_001
+    assert table.rows[-1].values[0] == "ID-100000"
+    assert elapsed < 60, f"reading 100,000 rows took {elapsed:.1f} s"  # ~7-10 s measured here
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"this is not a zip", "is not a readable Excel workbook"),
+        (b"PK\x03\x04 truncated", "is not a readable Excel workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "is password-protected"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "u.xlsx"
+    path.write_bytes(content)
+    for read in (workbook.read_table, workbook.read_settings, workbook.read_log_hashes):
+        with pytest.raises(WorkbookError, match=message):
+            read(path)
+
+
+def test_a_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "u.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    with pytest.raises(WorkbookError, match="may be damaged"):
+        workbook.read_table(path)
+
+
+def test_password_message_says_how_to_fix(tmp_path: Path) -> None:
+    path = tmp_path / "u.xlsm"
+    path.write_bytes(workbook.OLE_MAGIC + b"\0" * 100)
+    with pytest.raises(WorkbookError) as caught:
+        workbook.read_table(path)
+    assert "remove the password (File > Info > Protect Workbook)" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["gone.xlsx", "gone.xlsm", "gone.csv"])
+def test_missing_file(tmp_path: Path, name: str) -> None:
+    with pytest.raises(WorkbookError, match=r"Can't find .*gone"):
+        workbook.read_table(tmp_path / name)
+
+
+@pytest.mark.parametrize("suffix", [".xls", ".xlsb", ".ods", ".numbers", ""])
+def test_unsupported_formats_say_save_as(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"u{suffix}"
+    path.write_bytes(b"whatever")
+    with pytest.raises(WorkbookError, match=r"Save As.*\.xlsx.*CSV"):
+        workbook.read_table(path)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_permission_denied(tmp_path: Path, monkeypatch, suffix: str) -> None:
+    path = build_workbook(tmp_path / f"u{suffix}", ROWS)
+    real_open = Path.open
+
+    def guarded(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", guarded)  # as for a file we may not read (tests run as root)
+    with pytest.raises(WorkbookError, match="permission denied"):
+        workbook.read_table(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("a.xlsx", True), ("a.XLSM", True), ("a.csv", False), ("a.xls", False)],
+)
+def test_is_workbook(name: str, expected: bool) -> None:
+    assert workbook.is_workbook(name) is expected
+
+
+# ---------------------------------------------------------------------------------------------
+# read_settings / read_log_hashes
+# ---------------------------------------------------------------------------------------------
+
+SETTINGS_HEADER = ("Setting", "Value", "What it means", None, "Statuses")
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([SETTINGS_HEADER], Settings()),
+        (
+            [
+                SETTINGS_HEADER,
+                ("API subdomain", " gov-api ", "", None, "Green"),
+                ("Include header row", "no", None, None, None),
+                ("include comments", False, None, None, "Red"),
+                ("CSV date format", "mm/dd/yyyy", None, None, "  "),
+                ("Submit waits (seconds)", 5, None, None, "Green"),
+                ("Base URL override", "http://127.0.0.1:8765", None, None, None),
+            ],
+            Settings(
+                subdomain="gov-api",
+                base_url="http://127.0.0.1:8765",
+                include_header=False,
+                include_comment=False,
+                date_format=model.DATE_US,
+                statuses=("Green", "Red"),
+                submit_wait_seconds=5.0,
+            ),
+        ),
+        (
+            [SETTINGS_HEADER, ("Include header row", "TRUE"), ("Submit waits (seconds)", "2.5")],
+            Settings(include_header=True, submit_wait_seconds=2.5),
+        ),
+        ([SETTINGS_HEADER, ("API subdomain", None), ("Unknown label", "x")], Settings()),
+    ],
+)
+def test_parse_settings(rows: list[tuple[Any, ...]], expected: Settings) -> None:
+    assert workbook.parse_settings(rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "message"),
+    [
+        ("CSV date format", "DD/MM/YYYY", "YYYY-MM-DD or MM/DD/YYYY"),
+        ("Submit waits (seconds)", 0, "above 0"),
+        ("Submit waits (seconds)", "soon", "above 0"),
+        ("Submit waits (seconds)", True, "above 0"),
+        ("Include comments", "maybe", "TRUE or FALSE"),
+    ],
+)
+def test_bad_settings(label: str, value: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        workbook.parse_settings([SETTINGS_HEADER, (label, value)])
+
+
+def test_read_settings_from_files(tmp_path: Path) -> None:
+    macro = build_macro_workbook(tmp_path / "t.xlsm", sample_rows(2))
+    assert workbook.read_settings(macro) == Settings()
+    assert workbook.read_settings(build_workbook(tmp_path / "u.xlsx", ROWS)) is None
+    csv = tmp_path / "u.csv"
+    csv.write_bytes(b"External ID\r\n")
+    assert workbook.read_settings(csv) is None
+
+
+def test_read_log_hashes(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    assert workbook.read_log_hashes(path) == set()
+    wb = openpyxl.load_workbook(path)
+    log = wb.create_sheet("Log")
+    log.append(["When", "CSV SHA-256", "File name"])  # found by header, not position
+    log.append([dt.datetime(2026, 1, 1), "AB12", "x"])
+    log.append([None, None, "y"])
+    log.append([None, " cd34 ", "z"])
+    wb.save(path)
+    assert workbook.read_log_hashes(path) == {"ab12", "cd34"}
+
+
+# ---------------------------------------------------------------------------------------------
+# write_back
+# ---------------------------------------------------------------------------------------------
+
+FINDINGS = (
+    Finding(3, model.STATUS, "error", "unknown-status", "bad status"),
+    Finding(3, model.AS_OF_DATE, "warning", "future-date", "in the future"),
+    Finding(4, model.METRIC, "warning", "x", "odd number"),
+    Finding(4, None, "error", "duplicate", "same ID twice"),
+)
+
+
+def test_write_back_marks_cells_and_writes_issues(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    table = workbook.read_table(path)
+    workbook.write_back(path, table=table, findings=FINDINGS)
+    ws = openpyxl.load_workbook(path)["Updates"]
+    assert [ws.cell(1, c).value for c in range(1, 10)] == HEADER + list(model.RESULT_COLUMNS)
+    fills = {(c.row, c.column - 1): fill_of(c) for row in ws["A2:E4"] for c in row}
+    assert {k: v for k, v in fills.items() if v} == {
+        (3, 1): ERROR_FILL,
+        (3, 3): WARNING_FILL,
+        (4, 2): WARNING_FILL,
+    }
+    assert ws["F2"].value is None
+    assert ws["F3"].value == "Error – Status: bad status\nWarning – As Of Date: in the future"
+    assert ws["F4"].value == "Error – same ID twice\nWarning – Current Metric Value: odd number"
+    assert ws["F3"].alignment.wrap_text
+
+
+def test_second_run_clears_old_marks_but_not_the_users_fills(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    wb = openpyxl.load_workbook(path)
+    wb["Updates"]["A2"].fill = PatternFill("solid", start_color="FFFF00")  # the user's own
+    wb.save(path)
+    table = workbook.read_table(path)
+    workbook.write_back(path, table=table, findings=FINDINGS)
+    later = (Finding(2, model.COMMENT, "warning", "long", "long comment"),)
+    workbook.write_back(path, table=table, findings=later)
+    ws = openpyxl.load_workbook(path)["Updates"]
+    fills = {c.coordinate: fill_of(c) for row in ws["A2:E4"] for c in row if fill_of(c)}
+    assert fills == {"A2": "FFFF00", "E2": WARNING_FILL}
+    assert [ws[f"F{n}"].value for n in (2, 3, 4)] == ["Warning – Comment: long comment", None, None]
+
+
+def test_header_findings_go_into_a_note(tmp_path: Path) -> None:
+    header = ["External ID", "State", *HEADER[2:]]
+    path = build_workbook(tmp_path / "u.xlsx", ROWS, header=header)
+    table = workbook.read_table(path)
+    bad = Finding(1, None, "error", "bad-header", "The header row must read …")
+    workbook.write_back(path, table=table, findings=[bad, FINDINGS[0]])
+    ws = openpyxl.load_workbook(path)["Updates"]
+    assert ws["A1"].comment.text == "Error – The header row must read …"
+    assert ws["F1"].value == model.ISSUES  # the header cell keeps its word
+    assert [fill_of(c) for c in ws[1][:6]] == [ERROR_FILL] * 5 + [None]
+    workbook.write_back(path, table=table, findings=[])
+    ws = openpyxl.load_workbook(path)["Updates"]
+    assert ws["A1"].comment is None
+    assert [fill_of(c) for c in ws[1][:5]] == [None] * 5
+
+
+def test_no_header_note_on_a1(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS, header=["ID", *HEADER[1:]])
+    table = workbook.read_table(path)
+    missing = Finding(1, None, "error", "missing-header", "No row starts with 'External ID'.")
+    workbook.write_back(path, table=table, findings=[missing])
+    ws = openpyxl.load_workbook(path)["Updates"]
+    assert "missing" not in str(ws["F1"].value)
+    assert ws["A1"].comment.text == "Error – No row starts with 'External ID'."
+
+
+def test_users_own_note_is_left_alone(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    wb = openpyxl.load_workbook(path)
+    wb["Updates"]["A1"].comment = Comment("my note", "Pat")
+    wb.save(path)
+    bad = Finding(1, None, "error", "bad-header", "wrong header")
+    workbook.write_back(path, table=workbook.read_table(path), findings=[bad])
+    assert openpyxl.load_workbook(path)["Updates"]["A1"].comment.text == "my note"
+
+
+def test_a_foreign_column_f_is_refused(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS, header=[*HEADER, "Owner"])
+    before = path.read_bytes()
+    with pytest.raises(WorkbookError, match="F1 holds 'Owner'; the tool needs columns F..I"):
+        workbook.write_back(path, table=workbook.read_table(path), findings=FINDINGS)
+    assert path.read_bytes() == before
+
+
+def test_job_columns(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    checked = dt.datetime(2026, 3, 4, 5, 6, tzinfo=dt.UTC)
+    outcome = JobOutcome("job-42", "processing", 200, "still working", checked)
+    workbook.write_back(
+        path, table=workbook.read_table(path), findings=(), outcome=outcome, submitted_rows=[2, 4]
+    )
+    ws = openpyxl.load_workbook(path)["Updates"]
+    got = {n: tuple(ws.cell(n, c).value for c in (7, 8)) for n in (2, 3, 4)}
+    assert got == {
+        2: ("job-42", "processing: still working"),
+        3: (None, None),
+        4: ("job-42", "processing: still working"),
+    }
+    assert ws["I2"].value == checked.astimezone().replace(tzinfo=None)
+    assert ws["I2"].number_format == "yyyy-mm-dd hh:mm"
+    assert ws["I3"].value is None
+
+
+def test_control_characters_are_written_as_question_marks(tmp_path: Path) -> None:
+    # Findings quote the user's values, and server replies are shown as they come.
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    finding = Finding(2, model.COMMENT, "error", "x", "'a\x1fb' has a control character")
+    outcome = JobOutcome("job\x00", "failed", 400, "bad\x07reply", None)
+    entry = LogEntry(dt.datetime(2026, 1, 1), "u.xlsx", 1, "ab", None, "failed", "bad\x07reply")
+    workbook.write_back(
+        path,
+        table=workbook.read_table(path),
+        findings=[finding],
+        outcome=outcome,
+        submitted_rows=[2],
+        log=entry,
+    )
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Updates"]
+    assert ws["F2"].value == "Error – Comment: 'a?b' has a control character"
+    assert (ws["G2"].value, ws["H2"].value) == ("job?", "failed: bad?reply")
+    assert wb["Log"]["G2"].value == "bad?reply"
+
+
+def test_log_is_created_then_appended(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    table = workbook.read_table(path)
+    entries = [
+        LogEntry(dt.datetime(2026, 1, n), "u.xlsx", 3, f"{n:064x}", f"job-{n}", "succeeded", "ok")
+        for n in (1, 2)
+    ]
+    for entry in entries:
+        workbook.write_back(path, table=table, findings=(), log=entry)
+    ws = openpyxl.load_workbook(path)["Log"]
+    assert [tuple(r) for r in ws.iter_rows(values_only=True)] == [
+        model.LOG_COLUMNS,
+        *(tuple(e.cells()) for e in entries),
+    ]
+    assert workbook.read_log_hashes(path) == {e.sha256 for e in entries}
+
+
+def test_log_table_grows(tmp_path: Path) -> None:
+    path = build_macro_workbook(tmp_path / "t.xlsm", sample_rows(2))
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb["Log"].add_table(openpyxl.worksheet.table.Table(displayName="LogTable", ref="A1:G2"))
+    wb.save(path)
+    entry = LogEntry(dt.datetime(2026, 1, 1), "t.xlsm", 2, "ab" * 32, None, "failed", "no")
+    for _ in range(2):
+        workbook.write_back(path, table=workbook.read_table(path), findings=(), log=entry)
+    ws = openpyxl.load_workbook(path)["Log"]
+    assert ws.tables["LogTable"].ref == "A1:G3"
+    assert ws["E3"].value is None and ws["F3"].value == "failed"
+
+
+def test_input_values_are_never_changed(tmp_path: Path) -> None:
+    rows = [*ROWS, ['="A-"&9', "#N/A", "=1/0", dt.datetime(2026, 5, 6, 7, 8), "x\ny"]]
+    path = build_workbook(tmp_path / "u.xlsx", rows, header_row=2, above_header=[["Title"]])
+    before = input_cells(path)
+    findings = [Finding(n, c, "error", "x", "y") for n in range(3, 8) for c in model.COLUMNS]
+    outcome = JobOutcome("j", "succeeded", 200, "", dt.datetime(2026, 1, 1))
+    table = workbook.read_table(path)
+    workbook.write_back(
+        path, table=table, findings=findings, outcome=outcome, submitted_rows=[3, 4]
+    )
+    workbook.write_back(path, table=table, findings=[])
+    assert input_cells(path) == before
+
+
+def test_failed_save_leaves_the_file_untouched(tmp_path: Path, monkeypatch) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    before = path.read_bytes()
+
+    def broken_save(self: Any, filename: str) -> None:
+        Path(filename).write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(openpyxl.Workbook, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        workbook.write_back(path, table=workbook.read_table(path), findings=FINDINGS)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["u.xlsx"]
+
+
+def test_replace_refused_means_open_elsewhere(tmp_path: Path, monkeypatch) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    before = path.read_bytes()
+
+    def refuse(src: Any, dst: Any) -> None:
+        raise PermissionError(13, "in use")
+
+    monkeypatch.setattr(workbook.os, "replace", refuse)
+    with pytest.raises(WorkbookError, match="is open in Excel .*close it, then try again"):
+        workbook.write_back(path, table=workbook.read_table(path), findings=FINDINGS)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["u.xlsx"]
+
+
+def test_lock_file_refuses_before_anything(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    (tmp_path / "~$u.xlsx").write_bytes(b"owner")
+    before = path.read_bytes()
+    with pytest.raises(WorkbookError, match=r"u\.xlsx is open in Excel"):
+        workbook.write_back(path, table=workbook.read_table(path), findings=FINDINGS)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_file_permissions_are_kept(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    path.chmod(0o640)
+    workbook.write_back(path, table=workbook.read_table(path), findings=FINDINGS)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_csv_is_not_written(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(b"External ID\r\nA\r\n")
+    with pytest.raises(WorkbookError, match="only be written into an .xlsx or .xlsm"):
+        workbook.write_back(path, table=workbook.read_table(path), findings=())
+    assert path.read_bytes() == b"External ID\r\nA\r\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# .xlsm: VBA project, ribbon and the rest of the template survive
+# ---------------------------------------------------------------------------------------------
+
+
+def test_macro_workbook_keeps_vba_ribbon_and_features(tmp_path: Path) -> None:
+    path = build_macro_workbook(tmp_path / "t.xlsm", sample_rows(5))
+    parts = {
+        n: zip_part(path, n)
+        for n in (
+            "xl/vbaProject.bin",
+            RIBBON14_PART,
+            RIBBON_IMAGE_PART,
+            "customUI/_rels/customUI14.xml.rels",
+        )
+    }
+    before = input_cells(path)
+    table = workbook.read_table(path)
+    outcome = JobOutcome("job-1", "succeeded", 200, "", dt.datetime(2026, 1, 1))
+    entry = LogEntry(dt.datetime(2026, 1, 1), "t.xlsm", 5, "0" * 64, "job-1", "succeeded", "")
+    for _ in range(2):  # a second save must not lose what the first kept
+        workbook.write_back(
+            path,
+            table=table,
+            findings=[*FINDINGS, Finding(1, None, "warning", "x", "header note")],
+            outcome=outcome,
+            submitted_rows=[2, 3],
+            log=entry,
+        )
+    assert {n: zip_part(path, n) for n in parts} == parts
+    assert ribbon_relationships(path) == [RIBBON14_PART]
+    types = zip_part(path, "[Content_Types].xml").decode()
+    assert "sheet.macroEnabled.main+xml" in types
+    assert re.search(r'<Default Extension="png" ContentType="image/png"\s*/>', types)
+
+    def not_log(cells: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in cells.items() if not k.startswith("Log!")}
+
+    assert not_log(input_cells(path)) == not_log(before)
+
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    ws = wb["Updates"]
+    assert ws.tables["UpdatesTable"].ref == "A1:I6"
+    assert [(str(dv.sqref), dv.formula1) for dv in ws.data_validations.dataValidation] == [
+        ("B2:B6", model.STATUSES_NAME)
+    ]
+    assert [str(cf.sqref) for cf in ws.conditional_formatting] == ["C2:C6"]
+    assert wb.defined_names[model.STATUSES_NAME].attr_text == STATUSES_RANGE
+    assert ws["G2"].value == "job-1"
+    assert ws["A1"].comment.text == "Warning – header note"
+    assert workbook.read_log_hashes(path) == {"0" * 64}
+
+
+def test_restore_ribbon_puts_back_what_openpyxl_drops(tmp_path: Path) -> None:
+    path = build_macro_workbook(tmp_path / "t.xlsm", sample_rows(1))
+    original = path.read_bytes()
+    saved = io.BytesIO()
+    openpyxl.load_workbook(io.BytesIO(original), keep_vba=True).save(saved)
+    plain = saved.getvalue()
+    with zipfile.ZipFile(io.BytesIO(plain)) as archive:
+        assert RIBBON14_TYPE.encode() not in archive.read("_rels/.rels")  # the known loss
+    fixed = tmp_path / "fixed.xlsm"
+    fixed.write_bytes(workbook.restore_ribbon(original, plain))
+    assert ribbon_relationships(fixed) == [RIBBON14_PART]
+    assert zip_part(fixed, RIBBON14_PART) == zip_part(path, RIBBON14_PART)
+    with zipfile.ZipFile(fixed) as archive:
+        assert archive.testzip() is None
+        assert len(archive.namelist()) == len(set(archive.namelist()))
+
+
+def test_restore_ribbon_leaves_plain_workbooks_alone(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    data = path.read_bytes()
+    assert workbook.restore_ribbon(data, data) is data
+
+
+def test_restore_ribbon_renames_a_clashing_id() -> None:
+    rels = workbook._with_ribbon_rels(
+        b'<Relationships><Relationship Id="rId1" Type="t" Target="x"/></Relationships>',
+        [f'<Relationship Id="rId1" Type="{RIBBON14_TYPE}" Target="customUI/c.xml"/>'.encode()],
+    )
+    ids = re.findall(rb'Id="([^"]+)"', rels)
+    assert len(ids) == len(set(ids)) == 2
+
+
+def test_restore_ribbon_adds_the_content_types_of_copied_parts() -> None:
+    saved = (
+        b'<Types xmlns="t"><Default Extension="xml" ContentType="application/xml"/>'
+        b'<Override PartName="/xl/workbook.xml" ContentType="m"/></Types>'
+    )
+    original = (
+        b'<Types xmlns="t"><Default Extension="gif" ContentType="image/gif"/>'
+        b'<Default Extension="jpg" ContentType="image/jpeg"/>'
+        b'<Override PartName="/customUI/customUI14.xml" ContentType="application/xml"/>'
+        b'<Override PartName="/xl/other.xml" ContentType="o"/></Types>'
+    )
+    parts = {"customUI/customUI14.xml": b"", "customUI/images/a.gif": b""}
+    assert workbook._with_content_types(saved, original, parts) == (
+        b'<Types xmlns="t"><Default Extension="gif" ContentType="image/gif"/>'
+        b'<Default Extension="xml" ContentType="application/xml"/>'
+        b'<Override PartName="/xl/workbook.xml" ContentType="m"/>'
+        b'<Override PartName="/customUI/customUI14.xml" ContentType="application/xml"/></Types>'
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: after any two runs, the marks in the file are exactly those of the last run
+# ---------------------------------------------------------------------------------------------
+
+finding_strategy = st.builds(
+    Finding,
+    row=st.integers(2, 6),
+    column=st.sampled_from([*model.COLUMNS, None]),
+    severity=st.sampled_from(["error", "warning"]),
+    code=st.just("x"),
+    message=st.text(min_size=1, max_size=20),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.lists(finding_strategy, max_size=8), second=st.lists(finding_strategy, max_size=8))
+def test_marks_match_the_last_run(first: list[Finding], second: list[Finding]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = build_workbook(Path(folder) / "u.xlsx", sample_rows(5))
+        table = workbook.read_table(path)
+        workbook.write_back(path, table=table, findings=first)
+        workbook.write_back(path, table=table, findings=second)
+        ws = openpyxl.load_workbook(path)["Updates"]
+        fills = {
+            (c.row, c.column - 1): fill_of(c) for row in ws["A2:E6"] for c in row if fill_of(c)
+        }
+        expected = cell_marks(second)
+        assert fills == {
+            k: ERROR_FILL if v == "error" else WARNING_FILL for k, v in expected.items()
+        }
+        with_text = {n for n in range(2, 7) if ws.cell(n, 6).value}
+        assert with_text == {f.row for f in second}
