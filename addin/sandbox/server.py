@@ -425,6 +425,10 @@ class Sandbox:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending <= 0, timeout)
 
+    def jobs(self, limit: int = 100) -> list[Job]:
+        """The jobs received, newest first: what tests use to prove something was (not) sent."""
+        return self._store.recent_jobs(limit)
+
     def latest_updates(self) -> list[dict[str, Any]]:
         """Each updated item's latest update: external_id, name, status, metric (float or None),
         metric_text, as_of (ISO date), comment, updated_at, job_id, ..."""
