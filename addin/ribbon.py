@@ -279,7 +279,7 @@ def _read_settings(book: xw.Book) -> model.Settings:
     sheet = _find_sheet(book, model.SETTINGS_SHEET)
     if sheet is None:
         return model.Settings()
-    from .workbook import parse_settings  # one parser for files and live workbooks
+    from .settings import parse_settings  # one parser for files and live workbooks, no openpyxl
 
     return parse_settings(_read_block(sheet, 0, min_width=INPUT_WIDTH))
 
@@ -346,14 +346,6 @@ def _show_findings(updates: _Updates, report: model.Report) -> None:
     rows = updates.data_rows
     _write_column(updates, ISSUES_COL, model.ISSUES, [texts.get(r) for r in rows])
     _write_column(updates, marks.MARKS_INDEX + 1, marks.MARKS_HEADER, [codes.get(r) for r in rows])
-    _clear_old_fills(updates)
-
-
-def _clear_old_fills(updates: _Updates) -> None:
-    """Remove direct fills of A..E (the command line's --annotate marks cells that way)."""
-    rows = updates.data_rows
-    if len(rows):
-        updates.sheet.range((rows.start, 1), (rows.stop - 1, INPUT_WIDTH)).color = None
 
 
 def _select_first(updates: _Updates, report: model.Report) -> None:
@@ -436,7 +428,6 @@ def clear_results(book: xw.Book, *, status: _StatusBar) -> None:
     blanks = [None] * len(updates.data_rows)
     _write_column(updates, ISSUES_COL, model.ISSUES, blanks)
     _write_column(updates, marks.MARKS_INDEX + 1, marks.MARKS_HEADER, blanks)
-    _clear_old_fills(updates)
     _alert(
         book,
         "The Issues column and the red and amber marks were cleared. Job ID, Job Status, "

@@ -5,13 +5,17 @@ sheet's XML for what read-only mode does not expose: hidden rows, merged ranges,
 whose file holds no calculated value.
 
 Writing goes into the very file the user gave, atomically (temp file beside it, then
-os.replace), touches only the tool's cells (marks on A..E, results in F..I, the Log sheet), and
-keeps a macro workbook's VBA project and ribbon (openpyxl drops the customUI14 relationship).
+os.replace), touches only the tool's cells (results in F..I, Marks codes in J, the Log sheet),
+and keeps a macro workbook's VBA project and ribbon (openpyxl drops the customUI14 relationship).
+Red and amber cells come from two conditional-format rules driven by the hidden Marks column
+(see addin/marks.py), exactly as the ribbon and the template do it: the inputs' own formatting,
+fills included, is never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import io
 import os
@@ -30,16 +34,25 @@ from typing import Any
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
+from openpyxl.formatting.rule import FormulaRule, Rule
 from openpyxl.formula.translate import Translator, TranslatorError
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 
-from . import model
+from . import marks, model
 from .csvfile import read_csv_table
-from .errors import ConfigError, WorkbookError
+from .errors import WorkbookError
 from .model import Finding, JobOutcome, LogEntry, Row, Settings, Table
-from .results import ERROR_FILL, WARNING_FILL, cell_marks, issues_text_by_row
+from .results import (
+    ERROR_FILL,
+    ERROR_FONT,
+    WARNING_FILL,
+    WARNING_FONT,
+    cell_marks,
+    issues_text_by_row,
+)
+from .settings import parse_settings
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 CSV_SUFFIX = ".csv"
@@ -170,12 +183,14 @@ def write_back(
 ) -> None:
     """Mark the findings, write job results and a Log row into the workbook, atomically.
 
-    Cells A..E of the data rows get a fill (ERROR_FILL / WARNING_FILL), column F the Issues
-    text, G..I the job of `submitted_rows`. Findings about the header row (or about a missing
+    Column F of the data rows gets the Issues text, column J (hidden, header 'Marks') one code
+    per row (marks.row_codes: E = error, W = warning, . = fine, per input column A..E), G..I the
+    job of `submitted_rows`. Two conditional-format rules on marks.rule_range(header_row) turn
+    the codes into red and amber cells; they are added when the sheet lacks them (a plain .xlsx),
+    never twice (the template carries them). Findings about the header row (or about a missing
     header) go into a note on the header's A cell (A1 without a header), since F of the header
-    row holds the word 'Issues'; a whole-header finding also colours A..E of the header row.
-    Marks and notes of a previous run are cleared first (a fill is ours when it is exactly
-    ERROR_FILL or WARNING_FILL). Input values are never changed.
+    row holds the word 'Issues'. Issues, codes and notes of a previous run are cleared first.
+    Input cells A..E are never changed: not their values, not their formatting.
     """
     path = Path(path)
     if not is_workbook(path):
@@ -191,36 +206,14 @@ def write_back(
 
     if header_row is not None:
         _ensure_result_headers(ws, header_row, path)
-        _write_marks(ws, header_row, findings)
+        _write_findings(ws, header_row, findings)
+        _ensure_mark_rules(ws, header_row)
         if outcome is not None:
             _write_job(ws, header_row, outcome, submitted_rows)
     _write_header_note(ws, header_row, findings)
     if log is not None:
         _append_log(wb, log)
     _save_atomically(wb, path, original)
-
-
-def parse_settings(rows: Sequence[Sequence[Any]]) -> Settings:
-    """Settings from the rows of a Settings sheet (labels in A, values in B, Statuses column)."""
-    labels = {label.casefold(): name for label, name in model.SETTINGS_LABELS.items()}
-    found: dict[str, Any] = {}
-    for row in rows[1:]:
-        if len(row) < 2 or not isinstance(row[0], str):
-            continue
-        label = " ".join(row[0].split())
-        name = labels.get(label.casefold())
-        if name is not None and not _blank(row[1]):
-            found[name] = _setting_value(name, label, row[1])
-
-    header = [_label(c) for c in rows[0]] if rows else []
-    if model.STATUSES_LABEL.casefold() in header:
-        col = header.index(model.STATUSES_LABEL.casefold())
-        statuses = tuple(
-            str(r[col]).strip() for r in rows[1:] if col < len(r) and not _blank(r[col])
-        )
-        if statuses:
-            found["statuses"] = tuple(dict.fromkeys(statuses))
-    return Settings(**found)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,40 +387,6 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-_TRUE = frozenset({"true", "yes", "y", "1"})
-_FALSE = frozenset({"false", "no", "n", "0"})
-
-
-def _setting_value(name: str, label: str, value: Any) -> Any:
-    if name in ("include_header", "include_comment"):
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().casefold()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-        raise ConfigError(f"Settings sheet: '{label}' must be TRUE or FALSE, not {value!r}.")
-    if name == "date_format":
-        text = str(value).strip().upper()
-        if text not in model.DATE_FORMATS:
-            allowed = " or ".join(model.DATE_FORMATS)
-            raise ConfigError(f"Settings sheet: '{label}' must be {allowed}, not {value!r}.")
-        return text
-    if name == "submit_wait_seconds":
-        number: float | None = None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
-        elif isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                number = float(value.strip())
-        if number is None or not number > 0 or number == float("inf"):
-            raise ConfigError(
-                f"Settings sheet: '{label}' must be a number of seconds above 0, "
-                f"such as 20; found {value!r}."
-            )
-        return number
-    return str(value).strip()
-
-
 # ---------------------------------------------------------------------------------------------
 # Opening files, with plain-word errors
 # ---------------------------------------------------------------------------------------------
@@ -544,69 +503,115 @@ def _cell_text(text: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("?", text)
 
 
-def _solid(hex_rgb: str) -> PatternFill:
-    color = hex_rgb.lstrip("#").upper()
-    return PatternFill(fill_type="solid", start_color=color, end_color=color)
-
-
-_OUR_FILLS = {ERROR_FILL.lstrip("#").upper(), WARNING_FILL.lstrip("#").upper()}
-_FILLS = {model.ERROR: ERROR_FILL, model.WARNING: WARNING_FILL}
-_NO_FILL = PatternFill(fill_type=None)
 _WRAP = Alignment(wrap_text=True, vertical="top")
-
-
-def _is_our_fill(fill: Any) -> bool:
-    color = getattr(fill, "fgColor", None)
-    if getattr(fill, "fill_type", None) != "solid" or getattr(color, "type", None) != "rgb":
-        return False
-    rgb = getattr(color, "rgb", None)
-    return isinstance(rgb, str) and rgb[-6:].upper() in _OUR_FILLS
+# F..I hold the results, J the Marks codes: the tool owns these header cells.
+_TOOL_HEADERS = (*model.RESULT_COLUMNS, marks.MARKS_HEADER)
+_ISSUES_COL = INPUT_WIDTH + 1  # F, 1-based
+_MARKS_COL = marks.MARKS_INDEX + 1  # J, 1-based
 
 
 def _ensure_result_headers(ws: Any, header_row: int, path: Path) -> None:
-    """F..I of the header row must be empty or the result headers: the tool writes there."""
-    cells = [ws.cell(header_row, INPUT_WIDTH + 1 + i) for i in range(len(model.RESULT_COLUMNS))]
-    for cell, name in zip(cells, model.RESULT_COLUMNS, strict=True):
+    """F..J of the header row must be empty or the tool's headers: the tool writes there."""
+    cells = [ws.cell(header_row, _ISSUES_COL + i) for i in range(len(_TOOL_HEADERS))]
+    for cell, name in zip(cells, _TOOL_HEADERS, strict=True):
         if not _blank(cell.value) and _label(cell.value) != name.casefold():
             raise WorkbookError(
                 f"In {path.name}, cell {cell.coordinate} holds {cell.value!r}; the tool needs "
-                f"columns F..I for its results ({', '.join(model.RESULT_COLUMNS)}). Move that "
-                "column elsewhere (or clear the cell), then try again."
+                f"columns F..J for its results ({', '.join(_TOOL_HEADERS)}). Move that "
+                "column to the right of J (or clear the cell), then try again."
             )
-    for cell, name in zip(cells, model.RESULT_COLUMNS, strict=True):
+    for cell, name in zip(cells, _TOOL_HEADERS, strict=True):
         if _blank(cell.value):
             cell.value = name
             cell.font = Font(bold=True)
+    _hide_column(ws, _MARKS_COL)  # the codes are for the rules, not for reading
 
 
-def _write_marks(ws: Any, header_row: int, findings: Sequence[Finding]) -> None:
-    marks = cell_marks(findings)
-    # A finding about the whole header row (bad-header) colours the five header cells.
-    for finding in sorted(findings, key=lambda f: f.severity != model.ERROR):
-        if finding.row == header_row and finding.column is None:
-            for index in range(INPUT_WIDTH):
-                marks.setdefault((header_row, index), finding.severity)
+def _hide_column(ws: Any, index: int) -> None:
+    """Hide one column, splitting a <col> range that spans it (overlapping ranges corrupt)."""
+    dims = ws.column_dimensions
+    for dim in list(dims.values()):
+        dim.reindex()
+        if not dim.min <= index <= dim.max or dim.min == dim.max:
+            continue
+        low, high = dim.min, dim.max
+        for first, last in ((low, index - 1), (index, index), (index + 1, high)):
+            if first > last:
+                continue
+            part = copy.copy(dim)
+            part.index = get_column_letter(first)
+            part.min, part.max = first, last
+            dims[part.index] = part  # replaces `dim` itself when first == low
+    dims[get_column_letter(index)].hidden = True
+
+
+def _write_findings(ws: Any, header_row: int, findings: Sequence[Finding]) -> None:
+    """Issues text in F and Marks codes in J of every data row; old ones are cleared."""
     texts = issues_text_by_row(findings)
-    issues_col = INPUT_WIDTH + 1
-    last = max([ws.max_row, *(row for row, _ in marks), *texts])
-    for number, cells in enumerate(
-        ws.iter_rows(min_row=header_row, max_row=last, max_col=issues_col), start=header_row
-    ):
-        for index, cell in enumerate(cells[:INPUT_WIDTH]):
-            severity = marks.get((number, index))
-            if severity is not None:
-                cell.fill = _solid(_FILLS[severity])
-            elif _is_our_fill(cell.fill):
-                cell.fill = _NO_FILL
-        if number == header_row:
-            continue  # its F cell is the 'Issues' header; header findings go into a note
-        issues = cells[INPUT_WIDTH]
+    codes = marks.row_codes(cell_marks(findings))
+    last = max([ws.max_row, *texts, *codes])
+    for number in range(header_row + 1, last + 1):
         text = texts.get(number)
-        if text:
-            issues.value = _cell_text(text)
+        issues = _set_or_clear(ws, number, _ISSUES_COL, _cell_text(text) if text else None)
+        if issues is not None and text:
             issues.alignment = _WRAP
-        elif issues.value is not None:
-            issues.value = None
+        _set_or_clear(ws, number, _MARKS_COL, codes.get(number))
+
+
+def _set_or_clear(ws: Any, row: int, col: int, value: str | None) -> Any | None:
+    """Write `value`, or empty the cell when it holds something; the cell, if there is one.
+
+    Checks for an existing cell without creating one, so a 100,000-row sheet doesn't gain
+    100,000 empty cells (openpyxl 3.1, pinned: `_cells` is its cell store).
+    """
+    if value is not None:
+        cell = ws.cell(row, col)
+        cell.value = value
+        return cell
+    cell = ws._cells.get((row, col))
+    if cell is not None and cell.value is not None:
+        cell.value = None
+    return cell
+
+
+def _argb(hex_rgb: str) -> str:
+    """'FFC7CE' -> 'FFFFC7CE': opaque (openpyxl would make a 6-digit colour transparent)."""
+    return "FF" + hex_rgb.lstrip("#").upper()[-6:]
+
+
+def _mark_rules() -> list[tuple[str, Rule]]:
+    """(formula, rule) of the two colour rules, error first and stopping there, as the
+    template's builder makes them."""
+    error = FormulaRule(
+        formula=[marks.ERROR_RULE_FORMULA],
+        stopIfTrue=True,
+        fill=PatternFill(bgColor=_argb(ERROR_FILL)),
+        font=Font(color=_argb(ERROR_FONT)),
+    )
+    warning = FormulaRule(
+        formula=[marks.WARNING_RULE_FORMULA],
+        fill=PatternFill(bgColor=_argb(WARNING_FILL)),
+        font=Font(color=_argb(WARNING_FONT)),
+    )
+    return [(marks.ERROR_RULE_FORMULA, error), (marks.WARNING_RULE_FORMULA, warning)]
+
+
+def _formula_key(formula: str) -> str:
+    """A rule formula compared loosely: no leading '=', no spaces, any case."""
+    return "".join(formula.lstrip("=").split()).casefold()
+
+
+def _ensure_mark_rules(ws: Any, header_row: int) -> None:
+    """Add the colour rules the sheet lacks (by formula, wherever they apply), never twice."""
+    existing = [rule for cf in ws.conditional_formatting for rule in cf.rules]
+    have = {_formula_key(f) for rule in existing for f in (rule.formula or ())}
+    priority = max((rule.priority or 0 for rule in existing), default=0)
+    for formula, rule in _mark_rules():
+        if _formula_key(formula) in have:
+            continue
+        priority += 1  # explicit: openpyxl's own counter ignores the priorities it loaded
+        rule.priority = priority
+        ws.conditional_formatting.add(marks.rule_range(header_row), rule)
 
 
 def _write_header_note(ws: Any, header_row: int | None, findings: Sequence[Finding]) -> None:

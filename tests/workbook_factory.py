@@ -1,8 +1,9 @@
 """Real .xlsx/.xlsm files for tests, built with openpyxl (and pyOpenVBA for the VBA project).
 
 `build_workbook` writes an Updates sheet laid out as the tests ask; `build_macro_workbook` writes
-what the template looks like: a table, data validation, conditional formatting, defined names,
-Settings and Log sheets, a real VBA project and a customUI14 ribbon (part + relationship).
+what the template looks like: a table with the hidden Marks column J and its two colour rules,
+data validation, another conditional format, defined names, Settings and Log sheets, a real VBA
+project and a customUI14 ribbon (part + relationship).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import PatternFill
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.styles import Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from addin import model
+from addin import marks, model
+from addin.results import ERROR_FILL, ERROR_FONT, WARNING_FILL, WARNING_FONT
 
 HEADER = list(model.COLUMNS)
 
@@ -123,11 +125,11 @@ def build_macro_workbook(path: Path, rows: Sequence[Sequence[Any]]) -> Path:
     ws = wb.active
     assert ws is not None
     ws.title = model.UPDATES_SHEET
-    ws.append([*model.COLUMNS, *model.RESULT_COLUMNS])
+    ws.append([*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER])
     for line in rows:
         ws.append(list(line))
     last = max(2, len(rows) + 1)
-    table = Table(displayName="UpdatesTable", ref=f"A1:I{last}")
+    table = Table(displayName="UpdatesTable", ref=f"A1:{marks.MARKS_COLUMN}{last}")
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     ws.add_table(table)
     status_list = DataValidation(type="list", formula1=model.STATUSES_NAME, allow_blank=True)
@@ -137,6 +139,9 @@ def build_macro_workbook(path: Path, rows: Sequence[Sequence[Any]]) -> Path:
         f"C2:C{last}",
         CellIsRule(operator="lessThan", formula=["0"], fill=PatternFill("solid", "DDEBF7")),
     )
+    ws.column_dimensions[marks.MARKS_COLUMN].hidden = True
+    for rule in template_mark_rules():
+        ws.conditional_formatting.add(marks.rule_range(1), rule)
 
     settings = wb.create_sheet(model.SETTINGS_SHEET)
     settings.append(["Setting", "Value", "What it means", None, model.STATUSES_LABEL])
@@ -160,6 +165,23 @@ def build_macro_workbook(path: Path, rows: Sequence[Sequence[Any]]) -> Path:
         book.save()
     path.write_bytes(_add_ribbon(path.read_bytes()))
     return path
+
+
+def template_mark_rules() -> list[FormulaRule]:
+    """The template's two colour rules, written here independently of addin/workbook.py."""
+    return [
+        FormulaRule(
+            formula=[marks.ERROR_RULE_FORMULA],
+            stopIfTrue=True,
+            fill=PatternFill(bgColor="FF" + ERROR_FILL),
+            font=Font(color="FF" + ERROR_FONT),
+        ),
+        FormulaRule(
+            formula=[marks.WARNING_RULE_FORMULA],
+            fill=PatternFill(bgColor="FF" + WARNING_FILL),
+            font=Font(color="FF" + WARNING_FONT),
+        ),
+    ]
 
 
 def _add_ribbon(package: bytes) -> bytes:
