@@ -574,26 +574,26 @@ def _set_or_clear(ws: Any, row: int, col: int, value: str | None) -> Any | None:
     return cell
 
 
-def _argb(hex_rgb: str) -> str:
+def argb(hex_rgb: str) -> str:
     """'FFC7CE' -> 'FFFFC7CE': opaque (openpyxl would make a 6-digit colour transparent)."""
     return "FF" + hex_rgb.lstrip("#").upper()[-6:]
 
 
-def _mark_rules() -> list[tuple[str, Rule]]:
-    """(formula, rule) of the two colour rules, error first and stopping there, as the
-    template's builder makes them."""
+def mark_rules() -> tuple[Rule, Rule]:
+    """The two rules that colour A..E from the Marks codes in J, in priority order: error first,
+    stopping there (a red cell must never turn amber). The template's builder uses them too."""
     error = FormulaRule(
         formula=[marks.ERROR_RULE_FORMULA],
         stopIfTrue=True,
-        fill=PatternFill(bgColor=_argb(ERROR_FILL)),
-        font=Font(color=_argb(ERROR_FONT)),
+        fill=PatternFill(bgColor=argb(ERROR_FILL)),
+        font=Font(color=argb(ERROR_FONT)),
     )
     warning = FormulaRule(
         formula=[marks.WARNING_RULE_FORMULA],
-        fill=PatternFill(bgColor=_argb(WARNING_FILL)),
-        font=Font(color=_argb(WARNING_FONT)),
+        fill=PatternFill(bgColor=argb(WARNING_FILL)),
+        font=Font(color=argb(WARNING_FONT)),
     )
-    return [(marks.ERROR_RULE_FORMULA, error), (marks.WARNING_RULE_FORMULA, warning)]
+    return error, warning
 
 
 def _formula_key(formula: str) -> str:
@@ -606,8 +606,8 @@ def _ensure_mark_rules(ws: Any, header_row: int) -> None:
     existing = [rule for cf in ws.conditional_formatting for rule in cf.rules]
     have = {_formula_key(f) for rule in existing for f in (rule.formula or ())}
     priority = max((rule.priority or 0 for rule in existing), default=0)
-    for formula, rule in _mark_rules():
-        if _formula_key(formula) in have:
+    for rule in mark_rules():
+        if _formula_key(rule.formula[0]) in have:
             continue
         priority += 1  # explicit: openpyxl's own counter ignores the priorities it loaded
         rule.priority = priority

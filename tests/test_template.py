@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -19,8 +20,10 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 import xlwings
+from openpyxl.worksheet.worksheet import Worksheet
 
-from addin import model
+from addin import marks, model
+from addin.results import ERROR_FILL, ERROR_FONT, WARNING_FILL, WARNING_FONT
 from addin.template import build as template_build
 from addin.template.__main__ import main as template_main
 from addin.template.build import (
@@ -40,7 +43,13 @@ from addin.template.build import (
     class_stream_source,
 )
 from addin.template.compare import compare_templates, vba_references, vba_sources
-from addin.template.sheets import CODE_NAMES, SHEET_ORDER, WORKBOOK_CODE_NAME, XLWINGS_CONF
+from addin.template.sheets import (
+    CODE_NAMES,
+    SHEET_ORDER,
+    UPDATES_TABLE,
+    WORKBOOK_CODE_NAME,
+    XLWINGS_CONF,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "workbook_template.xlsm"
@@ -141,6 +150,31 @@ def _edit_part(source: Path, target: Path, name: str, edit: object) -> None:
             "xl/worksheets/sheet2.xml",
             lambda d: d.replace(b"<t>api</t>", b"<t>gov-api</t>"),
             "workbook Settings!B2: ",
+        ),
+        (  # a colour rule tests another letter
+            "xl/worksheets/sheet1.xml",
+            lambda d: d.replace(b'1)="E"</formula>', b'1)="X"</formula>'),
+            "workbook Updates!conditional format A2:E1048576 priority 1: ",
+        ),
+        (  # a colour rule no longer stops at the error
+            "xl/worksheets/sheet1.xml",
+            lambda d: d.replace(b' stopIfTrue="1"', b""),
+            "workbook Updates!conditional format A2:E1048576 priority 1: ",
+        ),
+        (  # the warning rule's fill is another colour
+            "xl/styles.xml",
+            lambda d: d.replace(f"FF{WARNING_FILL}".encode(), b"FF00FF00"),
+            "workbook Updates!conditional format A2:E1048576 priority 2: ",
+        ),
+        (  # the colour rules are gone
+            "xl/worksheets/sheet1.xml",
+            lambda d: re.sub(rb"<conditionalFormatting .*</conditionalFormatting>", b"", d),
+            "workbook Updates!conditional format A2:E1048576 priority 1: ",
+        ),
+        (  # the Marks column shows
+            "xl/worksheets/sheet1.xml",
+            lambda d: d.replace(b'hidden="1" ', b""),
+            "workbook Updates!column J: ",
         ),
     ],
 )
@@ -345,7 +379,29 @@ def test_ribbon_part_is_the_2009_customui_with_unique_ids(parts: dict[str, bytes
             assert button.get(attribute), f"{button.get('id')} has no {attribute}"
 
 
+def test_clear_results_tip_says_what_goes_and_what_stays() -> None:
+    button = RIBBON_ROOT.find(f".//{{{UI_NS}}}button[@id='btnClearResults']")
+    assert button is not None and button.get("onAction") == "AchieveIt.OnClearResults"
+    screentip, supertip = button.get("screentip", ""), button.get("supertip", "")
+    for words in ("Issues", "red", "amber"):
+        assert words in screentip and words in supertip
+    kept = supertip[supertip.index("Issues column") + len("Issues column") :]
+    for words in ("Job ID", "Job Status", "Checked At", "Log", "kept"):
+        assert words in kept
+
+
 # --- sheets ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sheet", SHEET_ORDER)
+def test_every_font_names_its_face_and_size(book: openpyxl.Workbook, sheet: str) -> None:
+    # A font without a name is drawn in whatever face the reader picks (LibreOffice: serif).
+    for row in book[sheet].iter_rows():
+        for cell in row:
+            if cell.value is not None:
+                assert (cell.font.name, cell.font.sz) in {("Calibri", 11), ("Calibri", 14)}, (
+                    cell.coordinate
+                )
 
 
 def test_sheet_order_active_sheet_and_hidden_conf(book: openpyxl.Workbook) -> None:
@@ -357,9 +413,9 @@ def test_sheet_order_active_sheet_and_hidden_conf(book: openpyxl.Workbook) -> No
 def test_updates_sheet_layout(book: openpyxl.Workbook) -> None:
     ws = book[model.UPDATES_SHEET]
     header = tuple(c.value for c in ws[1])
-    assert header == model.COLUMNS + model.RESULT_COLUMNS
-    table = ws.tables["UpdatesTable"]
-    assert table.ref == f"A1:I{ws.max_row}"
+    assert header == (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER)
+    table = ws.tables[UPDATES_TABLE]
+    assert table.ref == f"A1:J{ws.max_row}"
     assert [c.name for c in table.tableColumns] == list(header)
     assert table.tableStyleInfo is not None and table.tableStyleInfo.name
     assert ws.freeze_panes == "A2"
@@ -383,7 +439,61 @@ def test_updates_example_rows_are_valid_kinds_of_values(book: openpyxl.Workbook)
         assert metric is None or isinstance(metric, int | float)
         assert as_of is not None and as_of.year == 2026
         assert "replace or delete" in comment
-        assert row[5:] == (None,) * 4
+        assert row[5:] == (None,) * 5  # no results, no marks
+
+
+def test_marks_column_is_hidden_inside_the_table(book: openpyxl.Workbook) -> None:
+    # Inside UpdatesTable, so sorting the table moves each row's code with its row.
+    ws = book[model.UPDATES_SHEET]
+    assert ws[f"{marks.MARKS_COLUMN}1"].value == marks.MARKS_HEADER
+    assert ws[f"{marks.MARKS_COLUMN}1"].column == marks.MARKS_INDEX + 1
+    assert ws.column_dimensions[marks.MARKS_COLUMN].hidden
+    hidden = [letter for letter, dim in ws.column_dimensions.items() if dim.hidden]
+    assert hidden == [marks.MARKS_COLUMN]
+    table = ws.tables[UPDATES_TABLE]
+    assert table.ref.split(":")[1].startswith(marks.MARKS_COLUMN)
+    assert table.tableColumns[marks.MARKS_INDEX].name == marks.MARKS_HEADER
+
+
+def colour_rules(ws: Worksheet) -> list[tuple[str, int, list[str], bool, str, str]]:
+    """(range, priority, formulas, stopIfTrue, fill, font colour) of each conditional format."""
+    found = []
+    for formatting in ws.conditional_formatting:
+        for rule in formatting.rules:
+            assert rule.type == "expression" and rule.dxf is not None
+            fill, font = rule.dxf.fill, rule.dxf.font
+            found.append(
+                (
+                    str(formatting.sqref),
+                    rule.priority,
+                    list(rule.formula),
+                    bool(rule.stopIfTrue),
+                    fill.bgColor.rgb,
+                    font.color.rgb,
+                )
+            )
+    return sorted(found, key=lambda rule: rule[1])
+
+
+def test_colour_rules_turn_marks_into_fills(book: openpyxl.Workbook) -> None:
+    rules = colour_rules(book[model.UPDATES_SHEET])
+    assert rules == [
+        ("A2:E1048576", 1, [marks.ERROR_RULE_FORMULA], True, f"FF{ERROR_FILL}", f"FF{ERROR_FONT}"),
+        (
+            "A2:E1048576",
+            2,
+            [marks.WARNING_RULE_FORMULA],
+            False,
+            f"FF{WARNING_FILL}",
+            f"FF{WARNING_FONT}",
+        ),
+    ]
+    assert marks.rule_range(1) == "A2:E1048576"
+
+
+@pytest.mark.parametrize("sheet", [s for s in SHEET_ORDER if s != model.UPDATES_SHEET])
+def test_only_the_updates_sheet_has_colour_rules(book: openpyxl.Workbook, sheet: str) -> None:
+    assert colour_rules(book[sheet]) == []
 
 
 @pytest.mark.parametrize(
@@ -492,3 +602,101 @@ def test_libreoffice_opens_the_template_and_loads_its_vba(built: Path, tmp_path:
     assert 'script:moduleType="normal"' in basic["AchieveIt"]
     assert "Public Sub OnValidate(control As IRibbonControl)" in basic["AchieveIt"]
     assert "Public Const XLWINGS_VERSION" in basic["xlwings"]
+
+
+# Content-stream tokens: strings and hex strings (skipped), names, numbers, operators.
+_PDF_TOKEN = re.compile(
+    rb"<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\)])*\)|[\[\]]|/[^\s/\[\]<>()]+|[-+]?(?:\d+\.?\d*|\.\d+)|[A-Za-z*'\"]+"
+)
+
+
+def pdf_page_drawing(
+    pdf: bytes,
+) -> tuple[list[tuple[str, tuple[float, ...]]], list[tuple[float, float]]]:
+    """Filled rectangles ('RRGGBB', (x, y, w, h)) and text origins (x, y) of a PDF's pages.
+
+    Just enough of a PDF reader for what LibreOffice writes: fills are `r g b rg` then
+    `x y w h re f`, text is `BT x y Td ... ET`, and q/Q save and restore the colour.
+    """
+    import zlib
+
+    rects: list[tuple[str, tuple[float, ...]]] = []
+    texts: list[tuple[float, float]] = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL):
+        try:
+            content = zlib.decompress(stream)
+        except zlib.error:
+            continue  # fonts and images
+        colour, saved, operands, path = "000000", [], [], []
+        for token in _PDF_TOKEN.findall(content):
+            if re.fullmatch(rb"[-+]?[\d.]+", token):
+                operands.append(float(token))
+                continue
+            if token == b"rg" and len(operands) >= 3:
+                colour = "".join(f"{round(v * 255):02X}" for v in operands[-3:])
+            elif token == b"q":
+                saved.append(colour)
+            elif token == b"Q" and saved:
+                colour = saved.pop()
+            elif token == b"re" and len(operands) >= 4:
+                path.append(tuple(operands[-4:]))
+            elif token in (b"f", b"f*"):
+                rects += [(colour, rect) for rect in path]
+            elif token == b"Td" and len(operands) >= 2:
+                texts.append((operands[-2], operands[-1]))
+            if token in (b"f", b"f*", b"n", b"S", b"B", b"B*"):
+                path = []
+            if not token.startswith((b"<", b"(", b"[", b"]", b"/")):
+                operands = []
+    return rects, texts
+
+
+def cells_filled(pdf: bytes, colours: dict[str, str]) -> dict[tuple[int, int], str]:
+    """(sheet row, 0-based input column) -> the name of the colour filling that cell.
+
+    Columns are where the header texts start (all left-aligned), rows where the column-A texts
+    stand, header first: a cell is filled when a rectangle of that colour covers both.
+    """
+    rects, texts = pdf_page_drawing(pdf)
+    header_y = max(y for _, y in texts)
+    column_x = sorted(x for x, y in texts if y == header_y)
+    row_y = sorted({y for x, y in texts if x == column_x[0]}, reverse=True)
+    assert len(column_x) == len(model.COLUMNS), texts
+    filled = {}
+    for colour, (x, y, w, h) in rects:
+        if colour not in colours:
+            continue
+        for row, baseline in enumerate(row_y, start=1):
+            for column, left in enumerate(column_x):
+                if x <= left + 1 <= x + w and y <= baseline <= y + h:
+                    filled[(row, column)] = colours[colour]
+    return filled
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+@pytest.mark.skipif(bool(os.environ.get("CI")), reason="renders with LibreOffice: not in CI")
+def test_libreoffice_colours_the_cells_the_marks_name(built: Path, tmp_path: Path) -> None:
+    # The rules' formulas evaluate in a real spreadsheet application: each code written into
+    # the Marks column colours exactly the cells marks.marked_cells says, nothing else.
+    codes = {2: ".E..W", 3: "W...E", 4: "....."}
+    wb = openpyxl.load_workbook(built, keep_vba=True)
+    ws = wb[model.UPDATES_SHEET]
+    for row, code in codes.items():
+        ws[f"{marks.MARKS_COLUMN}{row}"] = code
+    ws.print_area = f"A1:E{ws.max_row}"  # one landscape page holding A..E
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    for other in wb.worksheets[1:]:
+        other.sheet_state = "hidden"  # hidden sheets are not printed
+    copy = tmp_path / "marked.xlsm"
+    wb.save(copy)
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(copy)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    pdf = (tmp_path / "marked.pdf").read_bytes()
+    filled = cells_filled(pdf, {ERROR_FILL: model.ERROR, WARNING_FILL: model.WARNING})
+    assert filled == marks.marked_cells(codes.items())
+    assert filled[(2, 1)] == model.ERROR and filled[(2, 4)] == model.WARNING  # B2 red, E2 amber

@@ -122,10 +122,30 @@ def _cell_facts(ws: Worksheet) -> Iterator[tuple[str, Any]]:
                     cell.value,
                     cell.number_format,
                     bool(cell.font.bold),
+                    (cell.font.name, cell.font.sz),
                     cell.fill.fgColor.rgb if cell.fill.fill_type else None,
                     bool(cell.alignment.wrap_text),
                 ),
             )
+
+
+def _color(color: Any) -> str | None:
+    return getattr(color, "rgb", None) if color is not None else None
+
+
+def _rule_facts(rule: Any) -> tuple[Any, ...]:
+    """What a conditional-format rule tests and what it shows (its differential style)."""
+    dxf = rule.dxf
+    fill = dxf.fill if dxf is not None else None
+    font = dxf.font if dxf is not None else None
+    return (
+        rule.type,
+        list(rule.formula),
+        bool(rule.stopIfTrue),
+        _color(fill.bgColor) if fill is not None else None,
+        _color(fill.fgColor) if fill is not None else None,
+        _color(font.color) if font is not None else None,
+    )
 
 
 def _sheet_facts(ws: Worksheet) -> dict[str, Any]:
@@ -134,7 +154,17 @@ def _sheet_facts(ws: Worksheet) -> dict[str, Any]:
     facts["codeName"] = ws.sheet_properties.codeName
     facts["freeze_panes"] = ws.freeze_panes
     for letter, dim in sorted(ws.column_dimensions.items()):
-        facts[f"column {letter}"] = (dim.width, dim.number_format, bool(dim.alignment.wrap_text))
+        facts[f"column {letter}"] = (
+            dim.width,
+            dim.number_format,
+            bool(dim.alignment.wrap_text),
+            bool(dim.hidden),
+        )
+    for formatting in ws.conditional_formatting:
+        for rule in formatting.rules:
+            facts[f"conditional format {formatting.sqref} priority {rule.priority}"] = _rule_facts(
+                rule
+            )
     for validation in ws.data_validations.dataValidation:
         facts[f"validation {validation.sqref}"] = (
             validation.type,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 from openpyxl import Workbook
-from openpyxl.formatting.rule import FormulaRule, Rule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -17,7 +16,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import marks, model
-from addin.results import ERROR_FILL, ERROR_FONT, WARNING_FILL, WARNING_FONT
+from addin.workbook import mark_rules
 
 READ_ME_SHEET = "Read Me"
 CONF_SHEET = "xlwings.conf"  # the name xlwings' VBA looks for (PROJECT_NAME & ".conf")
@@ -41,7 +40,11 @@ UPDATES_TABLE = "UpdatesTable"
 STATUSES_REF = f"{model.SETTINGS_SHEET}!$E$2:$E$21"
 LAST_INPUT_ROW = 5000  # validations cover A2:E5000; number formats cover whole columns
 
-HEADER_FONT = Font(bold=True)
+# Fonts name their face and size: a font without them is drawn in whatever the reader picks
+# (LibreOffice: a serif face). Calibri 11 is the workbook default openpyxl writes.
+HEADER_FONT = Font(name="Calibri", family=2, size=11, scheme="minor", bold=True)
+NOTE_FONT = Font(name="Calibri", family=2, size=11, scheme="minor", italic=True)
+TITLE_FONT = Font(name="Calibri", family=2, size=14, scheme="minor", bold=True)
 RESULT_FILL = PatternFill("solid", start_color="FFD9D9D9")  # grey: the tool writes these columns
 HEADER_FILL = PatternFill("solid", start_color="FFDDEBF7")
 UPDATES_HEADER: tuple[str, ...] = (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER)
@@ -176,28 +179,6 @@ def _widths(ws: Worksheet, widths: dict[str, float]) -> None:
         ws.column_dimensions[letter].width = width
 
 
-def argb(hex_rgb: str) -> str:
-    """'FFC7CE' -> 'FFFFC7CE': opaque. openpyxl would make a 6-digit colour '00…' (transparent)."""
-    return "FF" + hex_rgb.lstrip("#").upper()[-6:]
-
-
-def mark_rules() -> tuple[Rule, Rule]:
-    """The two rules that colour A..E from the Marks codes in J, in priority order: error first,
-    stopping there (a cell has one letter, but a red cell must never turn amber)."""
-    error = FormulaRule(
-        formula=[marks.ERROR_RULE_FORMULA],
-        stopIfTrue=True,
-        fill=PatternFill(bgColor=argb(ERROR_FILL)),
-        font=Font(color=argb(ERROR_FONT)),
-    )
-    warning = FormulaRule(
-        formula=[marks.WARNING_RULE_FORMULA],
-        fill=PatternFill(bgColor=argb(WARNING_FILL)),
-        font=Font(color=argb(WARNING_FONT)),
-    )
-    return error, warning
-
-
 def _updates(ws: Worksheet) -> None:
     _header(ws, UPDATES_HEADER)
     for col in range(len(model.COLUMNS) + 1, len(UPDATES_HEADER) + 1):
@@ -265,7 +246,7 @@ def _settings(ws: Worksheet) -> None:
         ws.cell(row=row_number, column=2, value=value)
         ws.cell(row=row_number, column=3, value=meaning).alignment = Alignment(wrap_text=True)
     note_row = 2 + len(SETTINGS_ROWS) + 1
-    ws.cell(row=note_row, column=1, value=API_KEY_NOTE).font = Font(italic=True)
+    ws.cell(row=note_row, column=1, value=API_KEY_NOTE).font = NOTE_FONT
 
     date_row = 2 + list(model.SETTINGS_LABELS).index("CSV date format")
     formats = DataValidation(
@@ -311,7 +292,7 @@ def _read_me(ws: Worksheet) -> None:
         cell = ws.cell(row=row_number, column=1, value=line or None)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if row_number == 1:
-            cell.font = Font(bold=True, size=14)
+            cell.font = TITLE_FONT
         elif line and not line[0].isdigit() and len(line) < 40:
             cell.font = HEADER_FONT  # section headings
     _widths(ws, {"A": 110})
