@@ -22,7 +22,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -524,7 +524,7 @@ def submit(
     """Validate, confirm, send the CSV, record the job, wait briefly for AchieveIt's answer."""
     from .api import JobState, upload_name
     from .csvfile import export_csv, sha256_hex
-    from .results import summary
+    from .results import job_findings, summary
 
     title = _title("Submit")
     status.show("AchieveIt: checking the updates…")
@@ -565,11 +565,12 @@ def submit(
         return
 
     sent_at = now().replace(microsecond=0)
+    name = upload_name(book.name, sent_at)
     rows = [u.row for u in report.updates]
     status.show(f"AchieveIt: sending {count} updates to {host}…")
     with client_factory(base_url, key) as client:
         try:
-            submission = client.submit(data, upload_name(book.name, sent_at))
+            submission = client.submit(data, name)
         except AuthError as exc:
             raise AuthError(
                 f"{exc} Nothing was sent. Press Set API Key on the AchieveIt tab and paste a "
@@ -584,7 +585,7 @@ def submit(
                 "before sending them again."
             )
             _write_jobs(updates, {r: ("", _status_text("unknown", message), sent_at) for r in rows})
-            entry = model.LogEntry(sent_at, book.name, count, digest, None, "unknown", message)
+            entry = model.LogEntry(sent_at, name, count, digest, None, "unknown", message)
             _append_log(log, entry)
             _alert(book, message, title)
             return
@@ -592,7 +593,7 @@ def submit(
         job_id = submission.job_id
         queued = "Queued by AchieveIt."
         _write_jobs(updates, {r: (job_id, _status_text(PENDING, queued), sent_at) for r in rows})
-        entry = model.LogEntry(sent_at, book.name, count, digest, job_id, PENDING, queued)
+        entry = model.LogEntry(sent_at, name, count, digest, job_id, PENDING, queued)
         log_row = _append_log(log, entry)
 
         wait = min(max(settings.submit_wait_seconds, 0.0), MAX_SUBMIT_WAIT)
@@ -615,6 +616,11 @@ def submit(
     checked = now().replace(microsecond=0)
     _write_jobs(updates, {r: (job_id, _status_text(state, message), checked) for r in rows})
     _update_log_rows(log, {log_row: (state, message)})
+    if state == JobState.FAILED.value:
+        # AchieveIt's reasons, on the rows whose External ID they name (never by position).
+        failed = tuple(job_findings(message, report.updates))
+        if failed:
+            _show_findings(updates, replace(report, findings=report.findings + failed))
 
     head = f"Sent {count} update{'s' if count != 1 else ''} to {host}: job {job_id}."
     if state == JobState.SUCCEEDED.value:

@@ -368,7 +368,7 @@ def test_submit_sends_the_rows_and_writes_job_results_and_log(keyed):
     )
     assert log[1] == [
         "2026-03-10 10:00:00",
-        "updates.xlsm",
+        "updates_20260310-100000",
         3,
         csvfile.sha256_hex(expected_csv),
         job_id,
@@ -394,6 +394,9 @@ def test_failed_job_is_recorded_as_failed(keyed):
     assert "NOT-IN-PLAN" in cell(grid, 3, JOB_STATUS)
     assert sheet_after(book, "Log")[1][5] == "failed"
     assert "could not process" in alerts(book)[0]
+    # AchieveIt's reason lands on the row it names, by External ID, not on its neighbour.
+    assert "NOT-IN-PLAN" in cell(grid, 3, ISSUES) and cell(grid, 3, ISSUES).startswith("Error")
+    assert cell(grid, 2, ISSUES) is None
 
 
 def test_submit_refuses_while_errors_remain_and_sends_nothing(keyed):
@@ -404,7 +407,7 @@ def test_submit_refuses_while_errors_remain_and_sends_nothing(keyed):
     ribbon.submit(book, confirm=confirm_yes(), now=now)
     assert "Nothing was sent" in alerts(book)[0]
     assert cell(sheet_after(book, "Updates"), 3, MARKS) == ".E..."
-    assert keyed._store.recent_jobs() == []
+    assert keyed.jobs() == []
 
 
 @pytest.mark.parametrize(
@@ -422,7 +425,7 @@ def test_key_problems_tell_the_user_to_set_a_key(sandbox, monkeypatch, key, expe
     grid = sheet_after(book, "Updates")
     assert all(cell(grid, r, JOB_ID) is None for r in (2, 3, 4))
     assert len(sheet_after(book, "Log")) == 1  # no Log row: nothing reached AchieveIt
-    assert sandbox._store.recent_jobs() == []
+    assert sandbox.jobs() == []
 
 
 def _closed_port() -> int:
@@ -490,7 +493,7 @@ def test_second_submit_of_the_same_updates_warns_and_cancel_sends_nothing(keyed)
     book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url))
     ribbon.submit(book, confirm=confirm_yes(), now=now)
     job_id = cell(sheet_after(book, "Updates"), 2, JOB_ID)
-    assert len(keyed._store.recent_jobs()) == 1
+    assert len(keyed.jobs()) == 1
 
     second = reopen(book)
     prompts: list[str] = []
@@ -504,7 +507,7 @@ def test_second_submit_of_the_same_updates_warns_and_cancel_sends_nothing(keyed)
         f"These exact updates were already sent on 2026-03-10 10:00:00, job {job_id}."
     )
     assert alerts(second) == ["Nothing was sent."]
-    assert len(keyed._store.recent_jobs()) == 1
+    assert len(keyed.jobs()) == 1
     assert len(sheet_after(second, "Log")) == 2
 
 
