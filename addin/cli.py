@@ -32,8 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AddinError as exc:
         if getattr(args, "json", False) and args.command in ("submit", "status"):
             # Scripts reading --json get an answer even when we stopped before sending.
-            state = "not-submitted" if args.command == "submit" else "unknown"
-            print(json.dumps(JobOutcome(None, state, None, str(exc)).as_json(), ensure_ascii=False))
+            outcome = JobOutcome(None, "not-submitted", None, str(exc))
+            if args.command == "status":
+                outcome = replace(outcome, state="unknown")
+            print(json.dumps(outcome.as_json(), ensure_ascii=False))
         _err(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
@@ -135,8 +137,10 @@ def _send(
             submission = client.submit(data, name)
         except ApiError as exc:
             # maybe_queued: the upload may have landed; it is recorded so nobody re-sends blindly.
-            state = "unknown" if exc.maybe_queued else "not-submitted"
-            return JobOutcome(None, state, exc.http_status, str(exc), now, name), exc.exit_code
+            outcome = JobOutcome(None, "not-submitted", exc.http_status, str(exc), now, name)
+            if exc.maybe_queued:
+                outcome = replace(outcome, state="unknown")
+            return outcome, exc.exit_code
         job_id = submission.job_id
         _progress(f"Submitted {count} updates to {base_url}: job {job_id}")
         queued = JobOutcome(job_id, "processing", submission.http_status, "Queued.", now, name)

@@ -23,7 +23,7 @@ DAY_MONTH_ORDER = "day-month-order"
 USE = "Use YYYY-MM-DD, e.g. 2026-11-03, or MM/DD/YYYY."
 
 # English on purpose: calendar.month_name follows the process locale.
-_MONTHS = (
+MONTHS = (
     "January",
     "February",
     "March",
@@ -168,7 +168,7 @@ def _calendar_date(year: int, month: int, day: int, text: str) -> dt.date:
     if day == 0:
         raise _impossible(text, "there is no day 0")
     if day > last:
-        raise _impossible(text, f"{_MONTHS[month - 1]} {year} has {last} days")
+        raise _impossible(text, f"{MONTHS[month - 1]} {year} has {last} days")
     return dt.date(year, month, day)
 
 

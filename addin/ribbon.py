@@ -30,6 +30,8 @@ import xlwings as xw
 
 from . import marks, model
 from .errors import AddinError, ApiError, AuthError, ConfigError, JobTimeout, WorkbookError
+from .settings import is_blank as _blank
+from .settings import normal_label as _label
 
 PRODUCT = "AchieveIt Progress Updates"
 INPUT_WIDTH = len(model.COLUMNS)  # A..E
@@ -184,16 +186,6 @@ def _read_block(sheet: xw.Sheet, width: int, min_width: int | None = None) -> li
     return [list(row) + [None] * (width - len(row)) for row in values]
 
 
-def _label(value: Any) -> str:
-    if not isinstance(value, str):
-        return ""
-    return " ".join(value.lstrip("\ufeff").split()).casefold()
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def table_from_cells(cells: Sequence[Sequence[Any]], source: str, sheet: str) -> model.Table:
     """The Updates sheet's cells (anchored at A1) -> model.Table. Pure.
 
@@ -279,7 +271,7 @@ def _read_settings(book: xw.Book) -> model.Settings:
     sheet = _find_sheet(book, model.SETTINGS_SHEET)
     if sheet is None:
         return model.Settings()
-    from .settings import parse_settings  # one parser for files and live workbooks, no openpyxl
+    from .settings import parse_settings  # one parser for files and live workbooks
 
     return parse_settings(_read_block(sheet, 0, min_width=INPUT_WIDTH))
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .dates import DateProblem, parse_as_of
+from .dates import MONTHS, DateProblem, parse_as_of
 from .model import (
     AS_OF_DATE,
     COLUMNS,
@@ -51,20 +51,6 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?", _A)
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+", _A)
 _ID_CHARACTERS = {",": "a comma", '"': "a quote", "'": "a quote", "\n": "a line break"}
 _ID_CHARACTER = re.compile("[,\"'\r\n]")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 # --- header --------------------------------------------------------------------------------
@@ -208,7 +194,7 @@ def _duplicate(row: Row, key: tuple[str, dt.date], first: int) -> Finding:
 
 def _long_date(day: dt.date) -> str:
     # Spelled out, so nobody wonders whether 03/11 is March or November.
-    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
+    return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
 class _RowChecker:

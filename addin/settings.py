@@ -32,27 +32,28 @@ def parse_settings(rows: Sequence[Sequence[Any]]) -> Settings:
             continue
         label = " ".join(row[0].split())
         name = labels.get(label.casefold())
-        if name is not None and not _blank(row[1]):
+        if name is not None and not is_blank(row[1]):
             found[name] = _setting_value(name, label, row[1])
 
-    header = [_label(c) for c in rows[0]] if rows else []
+    header = [normal_label(c) for c in rows[0]] if rows else []
     if model.STATUSES_LABEL.casefold() in header:
         col = header.index(model.STATUSES_LABEL.casefold())
         statuses = tuple(
-            str(r[col]).strip() for r in rows[1:] if col < len(r) and not _blank(r[col])
+            str(r[col]).strip() for r in rows[1:] if col < len(r) and not is_blank(r[col])
         )
         if statuses:
             found["statuses"] = tuple(dict.fromkeys(statuses))
     return Settings(**found)
 
 
-def _label(value: Any) -> str:
+def normal_label(value: Any) -> str:
+    """A header or setting label as compared: no BOM, single spaces, any case."""
     if not isinstance(value, str):
         return ""
     return " ".join(value.lstrip("\ufeff").split()).casefold()
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 

@@ -392,15 +392,22 @@ def _blank(value: Any) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_bytes(path: Path) -> bytes:
+@contextlib.contextmanager
+def _file_errors(path: Path) -> Iterator[None]:
+    """OS errors on opening the user's file -> what to do about them."""
     try:
-        return path.read_bytes()
+        yield
     except FileNotFoundError:
         raise WorkbookError(f"Can't find {path}: check the file name and folder.") from None
     except IsADirectoryError:
         raise WorkbookError(f"{path} is a folder, not a file: give the workbook's name.") from None
     except PermissionError:
         raise _no_permission(path) from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    with _file_errors(path):
+        return path.read_bytes()
 
 
 def _check_readable(path: Path) -> None:
@@ -412,15 +419,8 @@ def _check_readable(path: Path) -> None:
             "workbooks and CSV files. In Excel use File > Save As and choose 'Excel Workbook "
             "(*.xlsx)', 'Excel Macro-Enabled Workbook (*.xlsm)' or 'CSV UTF-8 (*.csv)'."
         )
-    try:
-        with path.open("rb") as handle:
-            start = handle.read(len(OLE_MAGIC))
-    except FileNotFoundError:
-        raise WorkbookError(f"Can't find {path}: check the file name and folder.") from None
-    except IsADirectoryError:
-        raise WorkbookError(f"{path} is a folder, not a file: give the workbook's name.") from None
-    except PermissionError:
-        raise _no_permission(path) from None
+    with _file_errors(path), path.open("rb") as handle:
+        start = handle.read(len(OLE_MAGIC))
     if start == OLE_MAGIC:
         raise WorkbookError(
             f"{path.name} is password-protected: remove the password (File > Info > Protect "
