@@ -19,6 +19,7 @@ ERROR_FONT = "9C0006"
 WARNING_FONT = "9C5700"
 
 EXCEL_CELL_LIMIT = 32_767  # characters an Excel cell can hold
+JOB_STATUS_LIMIT = 250  # a Job Status cell stays readable
 ELLIPSIS = "…"
 
 _LABEL = {model.ERROR: "Error", model.WARNING: "Warning"}
@@ -66,6 +67,11 @@ def cell_marks(findings: Iterable[Finding]) -> dict[tuple[int, int], Severity]:
         if marks.get(key) != model.ERROR:
             marks[key] = finding.severity
     return marks
+
+
+def job_status_text(state: str, message: str) -> str:
+    """The Job Status cell: 'succeeded: Processed 12 progress updates.'"""
+    return _clip(f"{state}: {message}" if message else state, JOB_STATUS_LIMIT)
 
 
 def _plural(count: int, word: str) -> str:

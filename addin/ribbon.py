@@ -29,9 +29,11 @@ from typing import Any
 import xlwings as xw
 
 from . import marks, model
+from .cells import is_blank as _blank
+from .cells import normal_label as _label
+from .cells import sheet_index
 from .errors import AddinError, ApiError, AuthError, ConfigError, JobTimeout, WorkbookError
-from .settings import is_blank as _blank
-from .settings import normal_label as _label
+from .results import job_status_text
 
 PRODUCT = "AchieveIt Progress Updates"
 INPUT_WIDTH = len(model.COLUMNS)  # A..E
@@ -41,7 +43,6 @@ READ_WIDTH = marks.MARKS_INDEX + 1  # A..J
 RESULT_HEADERS = (*model.RESULT_COLUMNS, marks.MARKS_HEADER)  # F..J
 MAX_SUBMIT_WAIT = 120.0  # Excel is frozen while Submit waits: never longer than this
 BLOAT_ROWS = 5_000  # past this, check the used range isn't just formatting (one call per column)
-STATUS_TEXT_LIMIT = 250
 PENDING = "processing"
 LOG_FILE = "achieveit-updates.log"
 
@@ -156,14 +157,8 @@ class _StatusBar:
 
 def _find_sheet(book: xw.Book, name: str) -> xw.Sheet | None:
     sheets = list(book.sheets)
-    names = [s.name for s in sheets]
-    for sheet, sheet_name in zip(sheets, names, strict=True):
-        if sheet_name == name:
-            return sheet
-    for sheet, sheet_name in zip(sheets, names, strict=True):
-        if sheet_name.strip().casefold() == name.casefold():
-            return sheet
-    return None
+    index = sheet_index([s.name for s in sheets], name)
+    return None if index is None else sheets[index]
 
 
 def _last_row(sheet: xw.Sheet, width: int) -> int:
@@ -354,12 +349,6 @@ def _select_first(updates: _Updates, report: model.Report) -> None:
         row, col = first.row, ISSUES_COL
     updates.sheet.activate()
     updates.sheet.range((row, col)).select()
-
-
-def _status_text(state: str, message: str) -> str:
-    """Job Status cell text, as workbook.py writes it: 'succeeded: Processed.'"""
-    text = f"{state}: {message}" if message else state
-    return text if len(text) <= STATUS_TEXT_LIMIT else text[: STATUS_TEXT_LIMIT - 1] + "…"
 
 
 def _write_jobs(updates: _Updates, changes: dict[int, tuple[Any, str, dt.datetime]]) -> None:
@@ -576,7 +565,8 @@ def submit(
                 f"{exc} The updates may have reached AchieveIt: check the plan in AchieveIt "
                 "before sending them again."
             )
-            _write_jobs(updates, {r: ("", _status_text("unknown", message), sent_at) for r in rows})
+            unknown = job_status_text("unknown", message)
+            _write_jobs(updates, {r: ("", unknown, sent_at) for r in rows})
             entry = model.LogEntry(sent_at, name, count, digest, None, "unknown", message)
             _append_log(log, entry)
             _alert(book, message, title)
@@ -584,7 +574,7 @@ def submit(
 
         job_id = submission.job_id
         queued = "Queued by AchieveIt."
-        _write_jobs(updates, {r: (job_id, _status_text(PENDING, queued), sent_at) for r in rows})
+        _write_jobs(updates, {r: (job_id, job_status_text(PENDING, queued), sent_at) for r in rows})
         entry = model.LogEntry(sent_at, name, count, digest, job_id, PENDING, queued)
         log_row = _append_log(log, entry)
 
@@ -606,7 +596,7 @@ def submit(
             state = PENDING
             message = f"Sent, but the status check failed: {exc} Press Refresh Status later."
     checked = now().replace(microsecond=0)
-    _write_jobs(updates, {r: (job_id, _status_text(state, message), checked) for r in rows})
+    _write_jobs(updates, {r: (job_id, job_status_text(state, message), checked) for r in rows})
     _update_log_rows(log, {log_row: (state, message)})
     if state == JobState.FAILED.value:
         # AchieveIt's reasons, on the rows whose External ID they name (never by position).
@@ -680,7 +670,7 @@ def refresh_status(
             for r in pending_rows.get(job, []):
                 row_changes[r] = (
                     updates.cell(r, JOB_ID_COL),
-                    _status_text(state, message),
+                    job_status_text(state, message),
                     checked,
                 )
             if state != PENDING:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import model
+from .cells import is_blank, normal_label
 from .errors import ConfigError
 from .model import Settings
 
@@ -44,17 +45,6 @@ def parse_settings(rows: Sequence[Sequence[Any]]) -> Settings:
         if statuses:
             found["statuses"] = tuple(dict.fromkeys(statuses))
     return Settings(**found)
-
-
-def normal_label(value: Any) -> str:
-    """A header or setting label as compared: no BOM, single spaces, any case."""
-    if not isinstance(value, str):
-        return ""
-    return " ".join(value.lstrip("\ufeff").split()).casefold()
-
-
-def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _setting_value(name: str, label: str, value: Any) -> Any:

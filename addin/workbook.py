@@ -41,6 +41,9 @@ from openpyxl.utils.cell import column_index_from_string, get_column_letter, ran
 from openpyxl.utils.exceptions import InvalidFileException
 
 from . import marks, model
+from .cells import is_blank as _blank
+from .cells import normal_label as _label
+from .cells import sheet_index
 from .csvfile import read_csv_table
 from .errors import WorkbookError
 from .model import Finding, JobOutcome, LogEntry, Row, Settings, Table
@@ -51,6 +54,7 @@ from .results import (
     WARNING_FONT,
     cell_marks,
     issues_text_by_row,
+    job_status_text,
 )
 from .settings import parse_settings
 
@@ -360,31 +364,15 @@ def _find_header(rows: Iterable[Sequence[Any]]) -> tuple[int | None, tuple[Any, 
     return None, ()
 
 
-def _label(value: Any) -> str:
-    if not isinstance(value, str):
-        return ""
-    return " ".join(value.lstrip("\ufeff").split()).casefold()
-
-
 def _find_sheet(sheets: Sequence[Any], name: str) -> Any | None:
-    """The sheet called `name`, exactly, else ignoring case; None when there is none."""
-    for ws in sheets:
-        if ws.title == name:
-            return ws
-    for ws in sheets:
-        if ws.title.strip().casefold() == name.casefold():
-            return ws
-    return None
+    index = sheet_index([ws.title for ws in sheets], name)
+    return None if index is None else sheets[index]
 
 
 def _pick_sheet(sheets: Sequence[Any]) -> Any:
     if not sheets:
         raise WorkbookError("The workbook has no worksheet: add an 'Updates' sheet.")
     return _find_sheet(sheets, model.UPDATES_SHEET) or sheets[0]
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -640,16 +628,11 @@ def _excel_datetime(value: dt.datetime) -> dt.datetime:
     return value.astimezone().replace(tzinfo=None) if value.tzinfo else value
 
 
-def _job_status_text(outcome: JobOutcome) -> str:
-    text = f"{outcome.state}: {outcome.message}" if outcome.message else outcome.state
-    return text if len(text) <= 250 else text[:249] + "…"
-
-
 def _write_job(
     ws: Any, header_row: int, outcome: JobOutcome, submitted_rows: Sequence[int]
 ) -> None:
     job_col = INPUT_WIDTH + 2  # G
-    status = _cell_text(_job_status_text(outcome))
+    status = _cell_text(job_status_text(outcome.state, outcome.message))
     checked = _excel_datetime(outcome.checked_at) if outcome.checked_at else None
     for number in submitted_rows:
         if number <= header_row:
