@@ -18,10 +18,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import os
 import sys
+import tempfile
+import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ JOB_ID_COL = ISSUES_COL + 1  # G
 READ_WIDTH = marks.MARKS_INDEX + 1  # A..J
 RESULT_HEADERS = (*model.RESULT_COLUMNS, marks.MARKS_HEADER)  # F..J
 MAX_SUBMIT_WAIT = 120.0  # Excel is frozen while Submit waits: never longer than this
+STALE_LOCK_SECONDS = MAX_SUBMIT_WAIT + 180.0  # no press lasts longer: its marker is stale
 BLOAT_ROWS = 5_000  # past this, check the used range isn't just formatting (one call per column)
 PENDING = "processing"
 LOG_FILE = "achieveit-updates.log"
@@ -87,8 +91,58 @@ def _write_crash_log(action: str, details: str) -> Path:
     return path
 
 
-def _button(action: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Run a button: resolve the calling book, show expected failures, log unexpected ones."""
+def lock_path(book: xw.Book) -> Path:
+    """The marker that a sending press is running for this workbook (one per workbook path)."""
+    digest = hashlib.sha256(str(book.fullname).encode("utf-8")).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"achieveit-updates-{digest}.lock"
+
+
+@contextlib.contextmanager
+def _one_press_at_a_time(book: xw.Book, action: str) -> Iterator[None]:
+    """Refuse a second Submit/Refresh while one runs for the same workbook.
+
+    On Windows Excel waits for Python, but on a Mac RunPython returns at once: a second click
+    could otherwise send the same updates twice. A marker older than any press can last is stale.
+    """
+    path = lock_path(book)
+    for _attempt in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                age = time.time() - path.stat().st_mtime
+                running = path.read_text(encoding="utf-8").strip() or "Another button"
+            except OSError:
+                continue  # it just went away: try again
+            if age < STALE_LOCK_SECONDS:
+                raise AddinError(
+                    f"{running} is still running for this workbook. Wait until it has "
+                    f"finished (its message appears), then press {action} again."
+                ) from None
+            path.unlink(missing_ok=True)
+    else:
+        raise AddinError(f"{action} could not start; please press it again.")
+    try:
+        os.write(fd, action.encode("utf-8"))
+        os.close(fd)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _any_number_of_presses(book: xw.Book, action: str) -> Iterator[None]:
+    yield
+
+
+def _button(
+    action: str, *, exclusive: bool = False
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Run a button: resolve the calling book, show expected failures, log unexpected ones.
+
+    `exclusive` buttons (those that talk to AchieveIt) never run twice at once for one workbook.
+    """
 
     def decorate(func: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(func)
@@ -96,7 +150,11 @@ def _button(action: str) -> Callable[[Callable[..., None]], Callable[..., None]]
             book = book if book is not None else xw.Book.caller()
             status = _StatusBar(book)
             try:
-                func(book, status=status, **options)
+                guard = (
+                    _one_press_at_a_time(book, action) if exclusive else contextlib.nullcontext()
+                )
+                with guard:
+                    func(book, status=status, **options)
             except AddinError as exc:
                 _alert(book, _redact(str(exc)), _title(action))
             except Exception:
@@ -493,7 +551,7 @@ def _update_log_rows(log: _Log, changes: dict[int, tuple[str, str]]) -> None:
     log.sheet.range((first, left + 1)).value = block
 
 
-@_button("Submit")
+@_button("Submit", exclusive=True)
 def submit(
     book: xw.Book,
     *,
@@ -619,7 +677,7 @@ def _job_state(value: Any) -> str:
     return _label(value).split(":", 1)[0].strip() if isinstance(value, str) else ""
 
 
-@_button("Refresh Status")
+@_button("Refresh Status", exclusive=True)
 def refresh_status(
     book: xw.Book,
     *,
@@ -704,6 +762,13 @@ def _ask_path_dialog(suggested: Path) -> str | None:
     return chosen or None
 
 
+def _unused_name(suggested: Path, when: dt.datetime) -> Path:
+    """`suggested`, or the same name with a time stamp when that file exists: never overwrite."""
+    if not suggested.exists():
+        return suggested
+    return suggested.with_name(f"{suggested.stem}-{when:%Y%m%d-%H%M%S}{suggested.suffix}")
+
+
 def _book_folder(book: xw.Book) -> Path:
     full = Path(book.fullname)
     return full.parent if full.is_absolute() else Path.home()
@@ -745,8 +810,8 @@ def export_csv(
     if ask_path is None:
         try:
             chosen = _ask_path_dialog(suggested)
-        except Exception:  # no Tk on this Python, or no display: save beside the workbook
-            chosen = str(suggested)
+        except Exception:  # no Tk on this Python, or no display: beside the workbook, new name
+            chosen = str(_unused_name(suggested, now()))
     else:
         chosen = ask_path(suggested)
     if not chosen:
@@ -779,7 +844,7 @@ def set_api_key(
     ask_secret: Callable[[str], str | None] | None = None,
 ) -> None:
     """Ask for the key (masked) and keep it in the OS credential store, never in the workbook."""
-    from .credentials import host_of, store_api_key
+    from .credentials import ENV_VAR, host_of, store_api_key
 
     title = _title("Set API Key")
     host = host_of(_base_url(_read_settings(book)))
@@ -799,12 +864,16 @@ def set_api_key(
         return
     _SECRETS.add(key.strip())
     store_api_key(host, key)
-    _alert(
-        book,
+    text = (
         f"The API key for {host} is stored in this computer's credential store. It is not "
-        "saved in the workbook.",
-        title,
+        "saved in the workbook."
     )
+    if os.environ.get(ENV_VAR, "").strip():
+        text += (
+            f" Note: the {ENV_VAR} environment variable is set on this computer, and it is "
+            "used instead of the stored key until it is removed."
+        )
+    _alert(book, text, title)
 
 
 @_button("Settings")

@@ -4,7 +4,9 @@ Refresh Status, the real stand-in server over real sockets on 127.0.0.1."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -608,3 +610,60 @@ def test_unexpected_error_is_logged_without_the_key(keyed, monkeypatch, tmp_path
     text = log_file.read_text(encoding="utf-8")
     assert "RuntimeError: boom near [API key removed]" in text
     assert keyed.api_key not in text
+
+
+# --- one sending press at a time (on a Mac, RunPython does not wait for Python) ---------------
+
+
+@pytest.fixture
+def lock_in_tmp(monkeypatch, tmp_path):
+    path = tmp_path / "press.lock"
+    monkeypatch.setattr(ribbon, "lock_path", lambda book: path)
+    return path
+
+
+def test_a_second_submit_while_one_runs_sends_nothing(keyed, lock_in_tmp):
+    lock_in_tmp.write_text("Submit", encoding="utf-8")
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url))
+    ribbon.submit(book, confirm=confirm_yes(), now=now)
+    assert alerts(book) == [
+        "Submit is still running for this workbook. Wait until it has finished (its message "
+        "appears), then press Submit again."
+    ]
+    assert keyed.jobs() == []
+    assert [a for a in actions(book) if a["func"] == "setValues"] == []
+    assert lock_in_tmp.read_text(encoding="utf-8") == "Submit"  # the running press keeps it
+
+
+def test_a_stale_marker_does_not_block_and_a_press_leaves_none(keyed, lock_in_tmp):
+    lock_in_tmp.write_text("Submit", encoding="utf-8")
+    old = time.time() - ribbon.STALE_LOCK_SECONDS - 1
+    os.utime(lock_in_tmp, (old, old))
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url))
+    ribbon.submit(book, confirm=confirm_yes(), now=now)
+    assert len(keyed.jobs()) == 1
+    assert not lock_in_tmp.exists()
+
+
+def test_export_without_a_save_dialog_never_overwrites(monkeypatch, tmp_path):
+    def no_tk(suggested: Path) -> str:
+        raise ModuleNotFoundError("No module named 'tkinter'")
+
+    monkeypatch.setattr(ribbon, "_ask_path_dialog", no_tk)
+    monkeypatch.setattr(ribbon, "_book_folder", lambda book: tmp_path)
+    existing = tmp_path / "updates-updates.csv"
+    existing.write_bytes(b"the user's own file")
+    book = make_book(updates(*GOOD_ROWS))
+    ribbon.export_csv(book, now=now)
+    written = tmp_path / "updates-updates-20260310-100000.csv"
+    assert existing.read_bytes() == b"the user's own file"
+    assert written.read_bytes().startswith(b"External ID,Status,")
+    assert alerts(book) == [f"Saved 3 updates to {written}."]
+
+
+def test_set_api_key_says_when_the_environment_key_wins(monkeypatch, memory_keyring):
+    monkeypatch.setenv("ACHIEVEIT_API_KEY", "from-the-environment")
+    book = make_book(updates(), settings=sandbox_settings("http://127.0.0.1:8765"))
+    ribbon.set_api_key(book, ask_secret=lambda prompt: "typed-key-1")
+    assert "ACHIEVEIT_API_KEY environment variable is set" in alerts(book)[0]
+    assert "from-the-environment" not in alerts(book)[0]
