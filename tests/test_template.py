@@ -44,7 +44,12 @@ from addin.template.build import (
 )
 from addin.template.compare import compare_templates, vba_references, vba_sources
 from addin.template.sheets import (
+    CALC_ID,
     CODE_NAMES,
+    DATETIME_FORMAT,
+    INTERPRETER_MAC,
+    INTERPRETER_WIN,
+    MAX_STATUSES,
     SHEET_ORDER,
     UPDATES_TABLE,
     WORKBOOK_CODE_NAME,
@@ -175,6 +180,30 @@ def _edit_part(source: Path, target: Path, name: str, edit: object) -> None:
             "xl/worksheets/sheet1.xml",
             lambda d: d.replace(b'hidden="1" ', b""),
             "workbook Updates!column J: ",
+        ),
+        (  # Job ID loses its whole-column Text format
+            "xl/worksheets/sheet1.xml",
+            lambda d: re.sub(rb'(<col [^>]*)style="\d+" (min="7")', rb"\1\2", d),
+            "workbook Updates!column G: ",
+        ),
+        (  # Log's When column gets the Text format of Log's File name column
+            "xl/worksheets/sheet3.xml",
+            lambda d: re.sub(
+                rb'(<col [^>]*)style="\d+" (min="1".*?<col [^>]*(style="\d+") min="2")',
+                rb"\1\3 \2",
+                d,
+            ),
+            "workbook Log!column A: ",
+        ),
+        (  # the statuses name is fixed again
+            "xl/workbook.xml",
+            lambda d: re.sub(rb"OFFSET\([^<]*\)", rb"Settings!$E$2:$E$21", d),
+            f"workbook defined name {model.STATUSES_NAME}: ",
+        ),
+        (  # Excel is asked to recalculate on load
+            "xl/workbook.xml",
+            lambda d: d.replace(b"<calcPr ", b'<calcPr fullCalcOnLoad="1" '),
+            "part xl/workbook.xml differs",
         ),
     ],
 )
@@ -368,8 +397,6 @@ def test_ribbon_part_is_the_2009_customui_with_unique_ids(parts: dict[str, bytes
     assert root.tag == f"{{{UI_NS}}}customUI"
     ids = [e.get("id") for e in root.iter() if e.get("id")]
     assert len(ids) == len(set(ids))
-    keytips = [e.get("keytip") for e in root.iter(f"{{{UI_NS}}}button")]
-    assert len(keytips) == len(set(keytips))
     tab = root.find(f".//{{{UI_NS}}}tab")
     assert tab is not None and tab.get("label") == "AchieveIt"
     buttons = list(root.iter(f"{{{UI_NS}}}button"))
@@ -377,6 +404,47 @@ def test_ribbon_part_is_the_2009_customui_with_unique_ids(parts: dict[str, bytes
     for button in buttons:
         for attribute in ("label", "imageMso", "size", "screentip", "supertip", "keytip"):
             assert button.get(attribute), f"{button.get('id')} has no {attribute}"
+
+
+def test_keytips_are_unique_and_the_tab_clashes_with_no_built_in_tab() -> None:
+    # Built-in tab keytips of Excel (File, Home, Insert, Draw, Page Layout, Formulas, Data,
+    # Review, View, Developer, Help): a tab keytip starting with one of them (AI: Data's A)
+    # makes Excel wait for a second key.
+    built_in = {"F", "H", "N", "JI", "P", "M", "A", "R", "W", "L", "Y", "Y2"}
+    tab = RIBBON_ROOT.find(f".//{{{UI_NS}}}tab")
+    assert tab is not None and tab.get("keytip") == "Z"
+    assert not any(key.startswith("Z") or "Z".startswith(key) for key in built_in)
+    keytips = [e.get("keytip") for e in RIBBON_ROOT.iter() if e.get("keytip")]
+    assert len(keytips) == len(set(keytips)) == 1 + len(RIBBON_FUNCTIONS)
+
+
+@pytest.mark.parametrize(
+    ("button_id", "label"),
+    [
+        ("btnValidate", "Validate"),
+        ("btnClearResults", "Clear Results"),
+        ("btnSubmit", "Submit"),
+        ("btnRefreshStatus", "Refresh Status"),
+        ("btnExportCsv", "Export CSV\u2026"),  # it asks where to save: the ellipsis says so
+        ("btnSetApiKey", "Set API Key"),
+        ("btnOpenSettings", "Settings"),
+    ],
+)
+def test_button_labels(button_id: str, label: str) -> None:
+    button = RIBBON_ROOT.find(f".//{{{UI_NS}}}button[@id='{button_id}']")
+    assert button is not None and button.get("label") == label
+
+
+def test_refresh_status_tip_says_it_checks_every_job_still_processing() -> None:
+    # addin.ribbon.refresh_status asks about every job still processing (Updates and Log).
+    button = RIBBON_ROOT.find(f".//{{{UI_NS}}}button[@id='btnRefreshStatus']")
+    assert button is not None
+    screentip, supertip = button.get("screentip", ""), button.get("supertip", "")
+    assert "still processing" in screentip
+    assert "every job still processing" in supertip
+    assert "Updates sheet" in supertip and "Log sheet" in supertip
+    for tip in (screentip, supertip):
+        assert "last" not in tip, tip
 
 
 def test_clear_results_tip_says_what_goes_and_what_stays() -> None:
@@ -499,7 +567,7 @@ def test_only_the_updates_sheet_has_colour_rules(book: openpyxl.Workbook, sheet:
 @pytest.mark.parametrize(
     ("column", "kind", "formula", "prompt"),
     [
-        ("B", "list", f"={model.STATUSES_NAME}", None),
+        ("B", "list", model.STATUSES_NAME, None),
         ("C", None, None, "20% is entered as 0.2"),
         ("D", None, None, "Date of the update, e.g. 2026-11-03"),
     ],
@@ -519,12 +587,82 @@ def test_updates_validations(
         assert validation.showErrorMessage and "Pick a status from the list" in validation.error
 
 
-def test_statuses_defined_name_points_at_the_settings_list(book: openpyxl.Workbook) -> None:
-    assert book.defined_names[model.STATUSES_NAME].attr_text == "Settings!$E$2:$E$21"
+def test_statuses_defined_name_grows_with_the_settings_list(book: openpyxl.Workbook) -> None:
+    # Dynamic: E2 down to the last filled cell, so the dropdown shows no blank entries.
+    assert book.defined_names[model.STATUSES_NAME].attr_text == (
+        "OFFSET(Settings!$E$2,0,0,MAX(1,COUNTA(Settings!$E$2:$E$101)),1)"
+    )
+    assert MAX_STATUSES == 100
     ws = book[model.SETTINGS_SHEET]
     assert ws["E1"].value == model.STATUSES_LABEL
     statuses = tuple(ws.cell(row=r, column=5).value for r in range(2, 22))
     assert statuses == model.DEFAULT_STATUSES + (None,) * (20 - len(model.DEFAULT_STATUSES))
+    note = ws["F1"].value
+    assert "E2 down" in note and "without empty cells" in note and "100" in note
+
+
+def test_no_formula_in_the_file_starts_with_an_equals_sign(parts: dict[str, bytes]) -> None:
+    # In the file format a formula has no leading "=": Excel removes such a data validation
+    # ("We found a problem with some content").
+    sheets = [name for name in parts if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", name)]
+    assert len(sheets) == len(SHEET_ORDER)
+    formulas = []
+    for name in sheets:
+        for element in xml(parts, name).iter():
+            if element.tag in {f"{MAIN_NS}{t}" for t in ("formula1", "formula2", "formula", "f")}:
+                formulas.append((name, element.text or ""))
+    names = [(d.get("name"), d.text or "") for d in xml(parts, "xl/workbook.xml").iter(
+        f"{MAIN_NS}definedName"
+    )]  # fmt: skip
+    assert len(formulas) == 5 and names  # 3 list validations, 2 colour rules; the name
+    for where, text in formulas + names:
+        assert text and not text.lstrip().startswith("="), (where, text)
+    for name in sheets:
+        assert not re.search(rb"<(formula1|formula2|formula|f)( [^>]*)?>\s*=", parts[name]), name
+
+
+def test_excel_is_not_asked_to_recalculate_on_load(parts: dict[str, bytes]) -> None:
+    # fullCalcOnLoad, or a calcId older than the user's Excel, recalculates on opening: the
+    # untouched template then counts as changed and closing it asks "Save changes?".
+    calc = xml(parts, "xl/workbook.xml").find(f"{MAIN_NS}calcPr")
+    assert calc is not None and calc.attrib == {"calcId": str(CALC_ID)}
+    assert b"fullCalcOnLoad" not in parts["xl/workbook.xml"]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+@pytest.mark.parametrize(
+    ("statuses", "entries"),
+    [
+        (model.DEFAULT_STATUSES, list(model.DEFAULT_STATUSES)),  # no blank entries
+        ((*model.DEFAULT_STATUSES, "Paused"), [*model.DEFAULT_STATUSES, "Paused"]),  # grows
+        ((), [""]),  # an empty list still makes a valid range
+    ],
+)
+def test_libreoffice_evaluates_the_statuses_name(
+    built: Path, tmp_path: Path, statuses: tuple[str, ...], entries: list[str]
+) -> None:
+    wb = openpyxl.load_workbook(built)
+    settings = wb[model.SETTINGS_SHEET]
+    for row in range(2, 2 + MAX_STATUSES):
+        settings.cell(row=row, column=5).value = None
+    for row, status in enumerate(statuses, start=2):
+        settings.cell(row=row, column=5).value = status
+    updates = wb[model.UPDATES_SHEET]
+    updates.delete_rows(1, updates.max_row)
+    for row in range(1, 1 + len(entries) + 2):  # two beyond the end: must come out empty
+        entry = f'INDEX({model.STATUSES_NAME},{row})&""'  # &"": an empty cell reads ""
+        updates.cell(row=row, column=1).value = f'=IFERROR({entry},"-")'
+    updates.cell(row=1, column=2).value = f"=ROWS({model.STATUSES_NAME})"
+    copy = tmp_path / "statuses.xlsx"
+    wb.save(copy)
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+         "--convert-to", "csv", "--outdir", str(tmp_path), str(copy)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    rows = (tmp_path / "statuses.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].split(",")[1] == str(len(entries))
+    assert [row.split(",")[0] for row in rows] == [*entries, "-", "-"]
 
 
 def test_settings_sheet_holds_the_default_settings(book: openpyxl.Workbook) -> None:
@@ -544,6 +682,35 @@ def test_settings_sheet_holds_the_default_settings(book: openpyxl.Workbook) -> N
     assert formats and formats[0].formula1 == '"' + ",".join(model.DATE_FORMATS) + '"'
 
 
+@pytest.mark.parametrize(
+    ("sheet", "letter", "number_format"),
+    [
+        # Excel reads a string written from Python as if typed: Text keeps it as it is.
+        (model.UPDATES_SHEET, "A", "@"),  # External ID
+        (model.UPDATES_SHEET, "B", "General"),
+        (model.UPDATES_SHEET, "C", "General"),
+        (model.UPDATES_SHEET, "D", "yyyy-mm-dd"),  # As Of Date
+        (model.UPDATES_SHEET, "E", "General"),
+        (model.UPDATES_SHEET, "F", "General"),
+        (model.UPDATES_SHEET, "G", "@"),  # Job ID: a numeric-looking ID keeps its digits
+        (model.UPDATES_SHEET, "H", "@"),  # Job Status
+        (model.UPDATES_SHEET, "I", DATETIME_FORMAT),  # Checked At
+        (model.LOG_SHEET, "A", DATETIME_FORMAT),  # When
+        (model.LOG_SHEET, "B", "@"),  # File name
+        (model.LOG_SHEET, "C", "General"),  # Rows
+        (model.LOG_SHEET, "D", "@"),  # CSV SHA-256: an all-digit hash would become a number
+        (model.LOG_SHEET, "E", "@"),  # Job ID
+        (model.LOG_SHEET, "F", "@"),  # State
+        (model.LOG_SHEET, "G", "@"),  # Message: one starting with "=" stays text
+    ],
+)
+def test_whole_column_number_formats(
+    book: openpyxl.Workbook, sheet: str, letter: str, number_format: str
+) -> None:
+    assert DATETIME_FORMAT == "yyyy-mm-dd hh:mm"
+    assert book[sheet].column_dimensions[letter].number_format == number_format
+
+
 def test_log_sheet_has_only_its_header(book: openpyxl.Workbook) -> None:
     ws = book[model.LOG_SHEET]
     assert tuple(c.value for c in ws[1]) == model.LOG_COLUMNS
@@ -559,7 +726,30 @@ def test_xlwings_conf_sheet_is_read_as_xlwings_reads_it(book: openpyxl.Workbook)
             break
         keys.append((cell.value.upper(), ws.cell(row=cell.row, column=2).value or ""))
     assert keys == list(XLWINGS_CONF)
-    assert dict(keys)["ADD_WORKBOOK_TO_PYTHONPATH"].lower() == "true"
+    # A key present but empty stops xlwings looking further, so every interpreter has a value:
+    # the standard python.org installs.
+    assert keys == [
+        ("INTERPRETER_WIN", r"%LOCALAPPDATA%\Programs\Python\Python312\pythonw.exe"),
+        ("INTERPRETER_MAC", "/Library/Frameworks/Python.framework/Versions/3.12/bin/python3"),
+        ("PYTHONPATH", ""),
+        ("ADD_WORKBOOK_TO_PYTHONPATH", "true"),
+    ]
+
+
+def test_xlwings_expands_environment_variables_in_sheet_values(modules: dict[str, str]) -> None:
+    # INTERPRETER_WIN relies on %LOCALAPPDATA% being expanded: GetConfig does it (WScript.Shell
+    # on Windows) for a value read from the xlwings.conf sheet.
+    source = modules["xlwings"]
+    get_config = source[source.index("Function GetConfig(") :]
+    get_config = get_config[: get_config.index("End Function")]
+    from_sheet = get_config[: get_config.index("' Directory Config")]
+    assert re.search(
+        r"GetConfig = GetConfigFromSheet\(ThisWorkbook\)\.Item\(configKey\)\s*\n"
+        r"\s*GetConfig = ExpandEnvironmentStrings\(GetConfig\)\s*\n\s*Exit Function",
+        from_sheet,
+    )
+    assert "WScript.ExpandEnvironmentStrings(s)" in source
+    assert re.search(r'interpreter = GetConfig\("INTERPRETER_WIN", ""\)', source)
 
 
 def test_read_me_walks_a_new_user_through(book: openpyxl.Workbook) -> None:
@@ -568,6 +758,10 @@ def test_read_me_walks_a_new_user_through(book: openpyxl.Workbook) -> None:
         assert step in text
     assert "Log sheet" in text and "Unblock" in text and "Trusted Location" in text
     assert "xlwings.conf" in text
+    # The installing team checks the two interpreter paths once; Mac needs one more step.
+    assert INTERPRETER_WIN in text and INTERPRETER_MAC in text
+    assert "xlwings runpython install" in text and "control Excel" in text
+    assert "without empty cells" in text
 
 
 # --- an independent application --------------------------------------------------------------

@@ -37,7 +37,15 @@ CODE_NAMES: dict[str, str] = {
 }
 
 UPDATES_TABLE = "UpdatesTable"
-STATUSES_REF = f"{model.SETTINGS_SHEET}!$E$2:$E$21"
+# The Status dropdown lists E2 down to the last filled row (blanks at the end would show as
+# empty entries). COUNTA counts the filled cells, so the list must have no gaps. MAX(1, ...)
+# keeps the height valid while the list is empty. Formulas in the file carry no leading "=".
+MAX_STATUSES = 100
+_FIRST_STATUS = f"{model.SETTINGS_SHEET}!$E$2"
+_STATUS_AREA = f"{_FIRST_STATUS}:$E${1 + MAX_STATUSES}"
+STATUSES_REF = f"OFFSET({_FIRST_STATUS},0,0,MAX(1,COUNTA({_STATUS_AREA})),1)"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+CALC_ID = 191029  # the calculation engine id Excel 2019 and Microsoft 365 write
 LAST_INPUT_ROW = 5000  # validations cover A2:E5000; number formats cover whole columns
 
 # Fonts name their face and size: a font without them is drawn in whatever the reader picks
@@ -109,16 +117,34 @@ SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
         "If the job is still running, use Refresh Status later.",
     ),
 )
+STATUSES_NOTE = (
+    f"Your organization's status names, one per cell from E2 down, without empty cells in "
+    f"between (up to {MAX_STATUSES}). The Status dropdown shows as many cells from E2 down as "
+    "are filled: an empty cell in between would hide the last status."
+)
+# Log columns the tool writes text into (File name, CSV SHA-256, Job ID, State, Message) are
+# Text; When is a date and time. Rows (C) stays a number.
+LOG_FORMATS: dict[str, str] = {
+    "A": DATETIME_FORMAT,
+    "B": "@",
+    "D": "@",
+    "E": "@",
+    "F": "@",
+    "G": "@",
+}
 API_KEY_NOTE = (
     "The API key is never stored in this workbook. Use the Set API Key button on the "
     "AchieveIt tab: it keeps the key in your computer's credential store."
 )
 
-# Keys xlwings' VBA reads from this sheet (GetConfig). A key present with an empty value
-# stops xlwings looking further (xlwings.conf files), so only what a team sets once is here.
+# Keys xlwings' VBA reads from this sheet (GetConfig). A key present here, even empty, stops
+# xlwings looking further (xlwings.conf files), so the interpreters ship with working defaults:
+# the standard python.org installs. GetConfig expands %VARIABLES% (WScript.Shell) on Windows.
+INTERPRETER_WIN = r"%LOCALAPPDATA%\Programs\Python\Python312\pythonw.exe"
+INTERPRETER_MAC = "/Library/Frameworks/Python.framework/Versions/3.12/bin/python3"
 XLWINGS_CONF: tuple[tuple[str, str], ...] = (
-    ("INTERPRETER_WIN", ""),
-    ("INTERPRETER_MAC", ""),
+    ("INTERPRETER_WIN", INTERPRETER_WIN),
+    ("INTERPRETER_MAC", INTERPRETER_MAC),
     ("PYTHONPATH", ""),
     # Text, not a boolean: VBA joins it into a string that Python compares with "true".
     ("ADD_WORKBOOK_TO_PYTHONPATH", "true"),
@@ -126,8 +152,10 @@ XLWINGS_CONF: tuple[tuple[str, str], ...] = (
 CONF_NOTES: tuple[str, ...] = (
     "xlwings settings, edited once by the team that installs this tool (see README).",
     "Keys in column A from A1 with no gaps, values in column B.",
-    "INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has the add-in installed, "
-    r"e.g. %LOCALAPPDATA%\Programs\Python\Python312\pythonw.exe. Empty means 'python' on PATH.",
+    "INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has the add-in installed. "
+    "The defaults are the standard python.org installs of Python 3.12 (Windows: for the current "
+    "user; %LOCALAPPDATA% is filled in by Excel). Check both once and change them if your "
+    "Python is elsewhere. Do not leave them empty: xlwings would then try plain 'python'.",
     "PYTHONPATH: extra folders holding the addin package, separated by ';'. "
     "ADD_WORKBOOK_TO_PYTHONPATH true: the workbook's own folder is searched first.",
 )
@@ -158,12 +186,19 @@ READ_ME_LINES: tuple[str, ...] = (
     "team has made a Trusted Location.",
     "",
     "For the team that installs the tool",
-    "The hidden sheet xlwings.conf tells Excel which Python to use. Edit it once for your "
-    "team (Home > Format > Hide & Unhide > Unhide Sheet), then hide it again.",
+    "The hidden sheet xlwings.conf tells Excel which Python to use. It is set for the standard "
+    "python.org installs of Python 3.12: on Windows "
+    + INTERPRETER_WIN
+    + ", on a Mac "
+    + INTERPRETER_MAC
+    + ". Check these two paths once for your team; if Python is elsewhere, edit them (Home > "
+    "Format > Hide & Unhide > Unhide Sheet), then hide the sheet again.",
+    "On a Mac, run 'xlwings runpython install' once in Terminal, with that same Python. The "
+    "first time a button is used, macOS asks once to let Python control Excel: allow it.",
     "The hidden column J (Marks) of the Updates table tells Excel which cells to colour red or "
     "amber. The tool fills it in: leave it hidden and do not edit it.",
     "Settings sheet: defaults suit most people. Statuses (column E) must match your AchieveIt "
-    "organization's status names.",
+    f"organization's status names, listed from E2 down without empty cells (up to {MAX_STATUSES}).",
 )
 
 
@@ -192,6 +227,11 @@ def _updates(ws: Worksheet) -> None:
     # Whole-column formats: Excel applies them to cells typed later, without 5000 empty cells.
     ws.column_dimensions["A"].number_format = "@"  # IDs stay text: no 1.2E+15, no lost zeros
     ws.column_dimensions["D"].number_format = "yyyy-mm-dd"
+    # Excel reads a string written from Python as if typed: Text keeps a numeric-looking Job ID
+    # whole and a status starting with "=" from turning into a formula.
+    ws.column_dimensions["G"].number_format = "@"
+    ws.column_dimensions["H"].number_format = "@"
+    ws.column_dimensions["I"].number_format = DATETIME_FORMAT
     ws.column_dimensions["E"].alignment = Alignment(wrap_text=True)
     ws.column_dimensions["F"].alignment = Alignment(wrap_text=True)
     _widths(ws, {"A": 40, "B": 14, "C": 22, "D": 14, "E": 50, "F": 60, "G": 38, "H": 14, "I": 20})
@@ -209,7 +249,7 @@ def _updates(ws: Worksheet) -> None:
 
     status = DataValidation(
         type="list",
-        formula1=f"={model.STATUSES_NAME}",
+        formula1=model.STATUSES_NAME,  # no leading "=": Excel drops the validation
         allow_blank=True,
         showErrorMessage=True,
         errorStyle="stop",
@@ -276,13 +316,16 @@ def _settings(ws: Worksheet) -> None:
     status_header.fill = HEADER_FILL
     for row_number, status in enumerate(model.DEFAULT_STATUSES, start=2):
         ws.cell(row=row_number, column=5, value=status)
-    ws.cell(row=1, column=6, value="Your organization's status names (up to 20, E2:E21).")
+    ws.cell(row=1, column=6, value=STATUSES_NOTE)
     _widths(ws, {"A": 26, "B": 18, "C": 90, "D": 4, "E": 18, "F": 50})
     ws.freeze_panes = "A2"
 
 
 def _log(ws: Worksheet) -> None:
     _header(ws, model.LOG_COLUMNS)
+    # Whole-column formats, for the rows the tool appends (see _updates: text stays text).
+    for letter, number_format in LOG_FORMATS.items():
+        ws.column_dimensions[letter].number_format = number_format
     _widths(ws, {"A": 20, "B": 34, "C": 8, "D": 66, "E": 38, "F": 14, "G": 60})
     ws.freeze_panes = "A2"
 
@@ -328,4 +371,10 @@ def build_workbook() -> Workbook:
         builders[title](ws)
     wb.defined_names[model.STATUSES_NAME] = DefinedName(model.STATUSES_NAME, attr_text=STATUSES_REF)
     wb.active = 0
+    # openpyxl asks for a full recalculation on load by default, and its calcId (Excel 2007's
+    # engine) makes Excel recalculate anyway: either marks the untouched template changed, so
+    # closing it asks "Save changes?". No flag, and the engine id of Excel 2019 / Microsoft 365
+    # (an Excel with a newer engine would recalculate once; the template has no cell formulas).
+    wb.calculation.fullCalcOnLoad = None
+    wb.calculation.calcId = CALC_ID
     return wb
