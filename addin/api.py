@@ -48,8 +48,10 @@ MAX_REDIRECTS = 5
 RETRY_AFTER_CAP = 60.0  # seconds: never wait longer than this on a server's say-so
 BACKOFF_CAP = 30.0
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MIN_REQUEST_SECONDS = 0.5  # a request near a deadline still gets this long to be answered
 TEXT_LIMIT = 300  # characters of server text shown in a message
 RAW_BODY_LIMIT = 4000  # characters of a POST answer kept for the log
+BODY_LIMIT = 100_000  # characters of a job's status text kept whole in JobStatus.body
 NAME_STEM_LIMIT = 64
 
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -207,7 +209,10 @@ class JobStatus:
     job_id: str
     state: JobState
     http_status: int
-    message: str  # the server's text (trimmed), or a plain default
+    message: str  # the server's text on one line, trimmed for alerts, or a plain default
+    # The server's whole text, line breaks kept (HTML tags stripped, JSON unwrapped, key
+    # redacted, at most BODY_LIMIT characters): failure lines are matched to rows by External ID.
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,14 @@ class Submission:
     http_status: int
     raw_body: str
     url: str
+
+
+class _OutOfTime(Exception):
+    """Internal: a status deadline passed while `error` (a transient fault) was unresolved."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 # --------------------------------------------------------------------------- TLS
@@ -392,8 +405,20 @@ class ProgressUpdatesClient:
 
     # ----------------------------------------------------------------------- status
 
-    def status(self, job_id: str) -> JobStatus:
-        """Ask once (with retries for transient faults) where a job stands."""
+    def status(self, job_id: str, *, deadline: float | None = None) -> JobStatus:
+        """Ask once (with retries for transient faults) where a job stands.
+
+        `deadline` is a `clock()` value: retries stop there, no sleep runs past it and each
+        request waits at most the time left (but at least MIN_REQUEST_SECONDS). Without one,
+        only the retry count and the client's timeouts bound the call.
+        """
+        try:
+            return self._status(job_id, deadline)
+        except _OutOfTime as out:
+            raise out.error from out.error.__cause__
+
+    def _status(self, job_id: str, deadline: float | None) -> JobStatus:
+        """status(), but a transient fault still unresolved at the deadline raises _OutOfTime."""
         job_id = (job_id or "").strip()
         if not _JOB_ID.fullmatch(job_id) or set(job_id) == {"."}:
             raise ConfigError(
@@ -404,30 +429,60 @@ class ProgressUpdatesClient:
         attempt = 0
         while True:
             last = attempt >= self._status_retries
+            timeout = self._timeout if deadline is None else self._capped_timeout(deadline)
             try:
-                response = self._send("GET", url)
+                response = self._send("GET", url, timeout=timeout)
             except requests.RequestException as exc:
                 error, retryable = self._network_error(exc, "GET", url)
+                error.__cause__ = exc
                 if last or not retryable:
                     raise error from exc
-                self._sleep(_backoff(attempt))
+                self._pause(_backoff(attempt), deadline, error, server_asked=False)
             else:
                 if response.status_code not in RETRY_STATUSES or last:
                     return self._job_status(job_id, response, url)
-                self._sleep(_retry_after(response) or _backoff(attempt))
+                asked = _retry_after(response)
+                try:  # builds the error this fault would raise, in case time runs out
+                    self._job_status(job_id, response, url)
+                except ApiError as error:
+                    self._pause(asked or _backoff(attempt), deadline, error, asked is not None)
             attempt += 1
+
+    def _capped_timeout(self, deadline: float) -> tuple[float, float]:
+        """The client's (connect, read) timeouts, cut to the time left before `deadline`."""
+        left = max(deadline - self._clock(), MIN_REQUEST_SECONDS)
+        connect, read = self._timeout
+        return min(connect, left), min(read, left)
+
+    def _pause(
+        self, delay: float, deadline: float | None, error: ApiError, server_asked: bool
+    ) -> None:
+        """Sleep before the next try, never past `deadline`; _OutOfTime when no time is left.
+
+        When the server itself asked for a pause (Retry-After) longer than the time left, asking
+        again sooner would only be refused: give up at once.
+        """
+        if deadline is not None:
+            left = deadline - self._clock()
+            if left <= 0 or (server_asked and delay > left):
+                raise _OutOfTime(error)
+            delay = min(delay, left)
+        self._sleep(delay)
 
     def _job_status(self, job_id: str, response: requests.Response, url: str) -> JobStatus:
         code = response.status_code
         text = self._redact(_decode(response))
-        shown = _readable(text)
-        if code == 202:
-            return JobStatus(job_id, JobState.PROCESSING, code, shown or "Processing…")
-        if code == 200:
-            return JobStatus(job_id, JobState.SUCCEEDED, code, shown or "Processed.")
-        if code in (400, 500):  # the seed: both mean "failed to be processed"
+        shown = self._summary(text)
+        if code in (200, 202, 400, 500):
+            # Redacted again: unescaping HTML or JSON could spell the key out afresh.
+            whole = self._redact(_full_text(text, is_html=_is_html(response, text)))
+            if code == 202:
+                return JobStatus(job_id, JobState.PROCESSING, code, shown or "Processing…", whole)
+            if code == 200:
+                return JobStatus(job_id, JobState.SUCCEEDED, code, shown or "Processed.", whole)
+            # The seed: 400 and 500 both mean "failed to be processed".
             default = f"AchieveIt could not process the updates ({code}) and gave no reason."
-            return JobStatus(job_id, JobState.FAILED, code, shown or default)
+            return JobStatus(job_id, JobState.FAILED, code, shown or default, whole)
         body = _trim(text, RAW_BODY_LIMIT)
         if code in (401, 403):
             raise self._auth_error(code, shown or "(no text)", body)
@@ -467,14 +522,26 @@ class ProgressUpdatesClient:
         """Poll until the job succeeds or fails, and return that status.
 
         The interval between polls grows by half each time up to `max_interval`, and no sleep
-        runs past the deadline: the last poll happens at `timeout` seconds. Raises JobTimeout
-        (carrying the job ID) when the job is still processing then.
+        runs past the deadline: the last poll happens at `timeout` seconds. `timeout` bounds the
+        whole call, status retries included (see status's `deadline`). Raises JobTimeout
+        (carrying the job ID) when the job is still processing then, or when transient faults
+        (429, 502-504, timeouts, dropped connections) still hide its status at the deadline.
         """
         start = self._clock()
         deadline = start + timeout
         interval = max(first_interval, 0.0)
         while True:
-            current = self.status(job_id)
+            try:
+                current = self._status(job_id, deadline)
+            except _OutOfTime as out:
+                job_id = job_id.strip()
+                raise JobTimeout(
+                    f"Stopped waiting for job {job_id}: its status could not be checked within "
+                    f"the {timeout:g} seconds allowed. {out.error} As far as we know AchieveIt "
+                    "is still processing it. Nothing is lost: check it later with Refresh Status "
+                    f"(or `achieveit-updates status {job_id}`). Do not send it again.",
+                    job_id=job_id,
+                ) from out.error
             if on_progress is not None:
                 on_progress(current, self._clock() - start)
             if current.state is not JobState.PROCESSING:
@@ -499,6 +566,7 @@ class ProgressUpdatesClient:
         *,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
+        timeout: tuple[float, float] | None = None,
     ) -> requests.Response:
         """One request, following 307/308 (and for GET also 301/302/303) within our origin."""
         all_headers = {"User-Agent": self._user_agent, "Accept": "application/json, text/plain"}
@@ -510,7 +578,7 @@ class ProgressUpdatesClient:
                 data=body,
                 headers=all_headers,
                 auth=self._auth,
-                timeout=self._timeout,
+                timeout=timeout or self._timeout,
                 allow_redirects=False,
             )
             code = response.status_code
@@ -601,8 +669,13 @@ class ProgressUpdatesClient:
         # A misbehaving server or proxy may echo request headers back: never pass the key on.
         return text.replace(self._key, "[API key hidden]")
 
+    def _summary(self, text: str) -> str:
+        """_readable, redacted after unescaping (HTML entities or JSON escapes could spell the
+        key out afresh) and before trimming (which could cut it where it no longer matches)."""
+        return _trim(self._redact(_readable(text, limit=BODY_LIMIT)), TEXT_LIMIT)
+
     def _shown(self, text: str) -> str:
-        return _readable(text) or "(no text)"
+        return self._summary(text) or "(no text)"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -744,6 +817,7 @@ def _find_job_id(data: Any, depth: int = 0) -> str | None:
     return None
 
 
+_KEPT = "\ue000"  # a private-use character: marks the line breaks kept inside HTML <pre>
 _MESSAGE_KEYS = ("message", "error", "errors", "detail", "title", "status")
 
 
@@ -770,6 +844,61 @@ def _readable(text: str, limit: int = TEXT_LIMIT) -> str:
         text = html.unescape(text)
     text = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
     return _trim(re.sub(r"\s+", " ", text).strip(), limit)
+
+
+def _is_html(response: requests.Response, text: str) -> bool:
+    """An HTML page (by its type or its start), not plain text that happens to hold a '<x>'."""
+    if "html" in response.headers.get("Content-Type", "").lower():
+        return True
+    return bool(re.match(r"\s*<(!doctype|html|head|body|div|p|h[1-6]|pre|table|ul)\b", text, re.I))
+
+
+def _full_text(text: str, *, is_html: bool = False, limit: int = BODY_LIMIT) -> str:
+    """Server text kept whole for matching lines to rows: like _readable, but every line stays
+    its own line (JSON lists give a line per element, HTML blocks a line per block)."""
+    text = text.strip().lstrip("\ufeff")
+    if text[:1] in '{["':
+        try:
+            data = json.loads(text)
+        except ValueError:
+            pass
+        else:
+            text = "\n".join(_json_lines(data))
+    if is_html:
+        text = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", text)
+        text = re.sub(r"(?s)<!--.*?-->", " ", text)
+        # Source line breaks are spaces in HTML, except inside <pre>; blocks and <br> break lines.
+        text = re.sub(r"(?is)<pre\b.*?</pre\s*>", lambda m: m.group(0).replace("\n", _KEPT), text)
+        text = re.sub(r"\s*[\r\n]\s*", " ", text).replace(_KEPT, "\n")
+        text = re.sub(r"(?i)<br\s*/?>|</?(p|div|li|tr|h[1-6]|ul|ol|table|pre)\b[^>]*>", "\n", text)
+        text = html.unescape(re.sub(r"<[^>]*>", " ", text))
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = [re.sub(r"[\s\x00-\x1f\x7f]+", " ", line).strip() for line in lines]
+    return _trim("\n".join(line for line in lines if line), limit)
+
+
+def _json_lines(data: Any, depth: int = 0) -> list[str]:
+    """A JSON answer as text lines: strings as they are, one line per list element, and a
+    flat object (e.g. {"externalId": "X-1", "error": "..."}) as one "key: value" line."""
+    if isinstance(data, str):
+        return data.splitlines()
+    if depth > 10 or not isinstance(data, list | dict):
+        return [json.dumps(data, ensure_ascii=False)]
+    if isinstance(data, list):
+        return [line for item in data for line in _json_lines(item, depth + 1)]
+    if all(not isinstance(v, list | dict) for v in data.values()):
+        return [", ".join(f"{k}: {_scalar(v)}" for k, v in data.items())] if data else []
+    lines: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, list | dict):
+            lines.extend(_json_lines(value, depth + 1))
+        else:
+            lines.append(f"{key}: {_scalar(value)}")
+    return lines
+
+
+def _scalar(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _trim(text: str, limit: int) -> str:

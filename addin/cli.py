@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
-from .errors import AddinError, ApiError, ConfigError, JobTimeout, WorkbookError
+from .errors import AddinError, ApiError, ConfigError, InvalidData, JobTimeout, WorkbookError
 from .model import DATE_FORMATS, Finding, JobOutcome, LogEntry, Report, Settings, Table
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_API, EXIT_PROCESSING = 0, 1, 2, 3, 4
@@ -25,6 +25,10 @@ BASE_URL_ENV = "ACHIEVEIT_BASE_URL"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A scheduled task's redirected output may be cp1252: never crash on a status in Chinese.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -34,8 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Scripts reading --json get an answer even when we stopped before sending.
             outcome = JobOutcome(None, "not-submitted", None, str(exc))
             if args.command == "status":
-                outcome = replace(outcome, state="unknown")
-            print(json.dumps(outcome.as_json(), ensure_ascii=False))
+                outcome = replace(outcome, job_id=args.job_id, state="unknown")
+            print(json.dumps(outcome.as_json()))
         _err(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
@@ -49,15 +53,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from . import workbook
 
-    table, settings, report = _load_and_validate(args.file)
     if args.annotate:
         _require_workbook(args.file, "--annotate")
-        workbook.write_back(args.file, table=table, findings=report.findings)
+    table, settings, report = _load_and_validate(args.file)
     if args.json:
-        print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(report.as_json(), indent=2))
     else:
         _print_report(report)
-        if args.annotate:
+    if args.annotate:
+        _progress(f"Writing the findings into {Path(args.file).name}…", transient=True)
+        workbook.write_back(args.file, table=table, findings=report.findings)
+        _end_progress()
+        if not args.json:
             print(f"Findings written into {args.file}.")
     return EXIT_OK if report.valid else EXIT_INVALID
 
@@ -68,6 +75,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     _table, settings, report = _load_and_validate(args.file, args)
     if not report.valid:
         _print_report(report, out=sys.stderr)
+        raise InvalidData("Nothing was exported: fix the errors listed above, then export again.")
     data = export_csv(report, settings)
     _write_bytes_atomically(Path(args.output), data)
     print(f"Wrote {len(report.updates)} updates to {args.output} ({len(data)} bytes).")
@@ -90,9 +98,15 @@ def cmd_submit(args: argparse.Namespace) -> int:
             _print_report(report, out=sys.stderr)
         return _not_sent(args, _report_summary(report) + " Nothing was sent.", EXIT_INVALID)
 
+    if not report.updates:
+        message = "There are no updates to send: the sheet has no data rows."
+        return _not_sent(args, message, EXIT_INVALID)
     data = export_csv(report, settings)
     digest = sha256_hex(data)
     base_url = _base_url(args, settings)
+    if write_back:
+        # Before anything is queued: a job that could not be recorded would invite a resend.
+        workbook.check_writable(path, table)
     if args.dry_run:
         size = f"{len(report.updates)} updates ({len(data)} bytes)"
         return _not_sent(args, f"Dry run: {size} would go to {base_url}.", EXIT_OK)
@@ -146,7 +160,7 @@ def _send(
         queued = JobOutcome(job_id, "processing", submission.http_status, "Queued.", now, name)
         if not args.wait:
             return queued, EXIT_OK
-        outcome, code = _wait(client, job_id, args.timeout)
+        outcome, code = _poll(client, job_id, args.timeout)
         return replace(outcome, upload_name=name), code
 
 
@@ -157,10 +171,9 @@ def _not_sent(args: argparse.Namespace, message: str, code: int) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     base_url = _base_url(args, Settings())
     with _client(base_url) as client:
-        if args.wait:
-            outcome, code = _wait(client, args.job_id, args.timeout)
-        else:
-            outcome, code = _outcome(client.status(args.job_id))
+        outcome, code = _poll(client, args.job_id, args.timeout if args.wait else None)
+    if code == EXIT_API:
+        outcome = replace(outcome, state="unknown")
     return _finish(args, outcome, code)
 
 
@@ -221,11 +234,15 @@ def _load_and_validate(
     from . import workbook
     from .rules import validate_table
 
+    _progress(f"Reading {Path(path).name}…", transient=True)
     table = workbook.read_table(path)
+    _progress(f"Checking {len(table.rows):,} rows…", transient=True)
     settings = (workbook.read_settings(path) if workbook.is_workbook(path) else None) or Settings()
     if args is not None:
         settings = _apply_csv_flags(settings, args)
-    return table, settings, validate_table(table, statuses=settings.statuses)
+    report = validate_table(table, statuses=settings.statuses)
+    _end_progress()
+    return table, settings, report
 
 
 def _apply_csv_flags(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -257,24 +274,36 @@ def _client(base_url: str) -> Any:
     return ProgressUpdatesClient(base_url, get_api_key(host_of(base_url)))
 
 
-def _wait(client: Any, job_id: str, timeout: float) -> tuple[JobOutcome, int]:
+def _poll(client: Any, job_id: str, timeout: float | None) -> tuple[JobOutcome, int]:
+    """Ask once (timeout None) or until the job ends. The job ID survives every failure."""
+
     def show(status: Any, elapsed: float) -> None:
         _progress(f"Job {job_id}: {status.state.value} ({elapsed:.0f} s)", transient=True)
 
+    now = dt.datetime.now().replace(microsecond=0)
     try:
-        status = client.wait(job_id, timeout=timeout, on_progress=show)
+        if timeout is None:
+            return _outcome(client.status(job_id))
+        return _outcome(client.wait(job_id, timeout=timeout, on_progress=show))
     except JobTimeout as exc:
-        now = dt.datetime.now().replace(microsecond=0)
         return JobOutcome(job_id, "processing", 202, str(exc), now), EXIT_PROCESSING
-    return _outcome(status)
+    except ApiError as exc:
+        message = (
+            f"The status of job {job_id} could not be checked: {exc} Check again later with: "
+            f"achieveit-updates status {job_id}"
+        )
+        return JobOutcome(job_id, "processing", exc.http_status, message, now), EXIT_API
+    finally:
+        _end_progress()
 
 
 def _outcome(status: Any) -> tuple[JobOutcome, int]:
     from .api import JobState
 
     now = dt.datetime.now().replace(microsecond=0)
-    state = status.state.value
-    outcome = JobOutcome(status.job_id, state, status.http_status, status.message, now)
+    # A failed job's full text: every line may name a row's External ID.
+    message = (status.body or status.message) if status.state is JobState.FAILED else status.message
+    outcome = JobOutcome(status.job_id, status.state.value, status.http_status, message, now)
     code = {JobState.SUCCEEDED: EXIT_OK, JobState.FAILED: EXIT_INVALID}.get(status.state, EXIT_OK)
     return outcome, code
 
@@ -290,6 +319,7 @@ def _save_results(
     """Write the outcome back. If that fails, say so and go on: the job ID must still be shown."""
     from . import workbook
 
+    _progress(f"Writing the results into {path.name}…", transient=True)
     try:
         workbook.write_back(
             path,
@@ -302,12 +332,14 @@ def _save_results(
     except WorkbookError as exc:
         _err(f"The results could not be written back into {path.name}: {exc}")
         return False
+    finally:
+        _end_progress()
     return True
 
 
 def _finish(args: argparse.Namespace, outcome: JobOutcome, code: int) -> int:
     if args.json:
-        print(json.dumps(outcome.as_json(), ensure_ascii=False))
+        print(json.dumps(outcome.as_json()))
         return code
     out = sys.stdout if code == EXIT_OK else sys.stderr
     if outcome.job_id:
@@ -359,15 +391,26 @@ def _write_bytes_atomically(target: Path, data: bytes) -> None:
         raise WorkbookError(f"Can't write {target}: {exc.strerror or exc}.") from exc
 
 
+_progress_shown = False  # a transient progress line is on the terminal
+
+
 def _progress(message: str, transient: bool = False) -> None:
     """Progress goes to stderr, and only for a person at a terminal."""
+    global _progress_shown
     if not sys.stderr.isatty():
         return
-    if transient:
-        sys.stderr.write("\r" + message.ljust(70))
-    else:
-        sys.stderr.write("\r" + message + "\n")
+    sys.stderr.write("\r" + message.ljust(70) + ("" if transient else "\n"))
     sys.stderr.flush()
+    _progress_shown = transient
+
+
+def _end_progress() -> None:
+    """Clear a transient progress line, so what follows starts on a clean line."""
+    global _progress_shown
+    if _progress_shown:
+        sys.stderr.write("\r" + " " * 70 + "\r")
+        sys.stderr.flush()
+        _progress_shown = False
 
 
 def _err(message: str) -> None:

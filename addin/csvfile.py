@@ -197,15 +197,21 @@ def _is_header(record: list[str]) -> bool:
     return bool(record) and " ".join(record[0].lstrip("\ufeff").split()).casefold() == "external id"
 
 
+def _looks_like_a_header(record: list[str]) -> bool:
+    names = {c.casefold() for c in model.COLUMNS}
+    return any(" ".join(c.lstrip("\ufeff").split()).casefold() in names for c in record)
+
+
 def read_csv_table(data: bytes, source: str) -> Table:
     """Read a user's .csv input file (the five columns, optional header) into a Table.
 
     Row numbers are record numbers, as Excel would show the file's rows (a comment with a line
     break inside quotes stays one row). Values stay text ("00123" keeps its zeros); "" -> None.
     The header row is the first of the first 10 records whose first cell is 'External ID'; with
-    none, every record is a data row. Records before the header are not data. A record with
-    text beyond the table's columns gives an error finding: it almost always means a comment
-    with a comma that was not in quotes, and its tail would otherwise be lost silently.
+    none (the article allows that), every record is a data row and header_row is NO_HEADER_ROW.
+    Records before the header are not data. A record with text beyond the table's columns gives
+    an error finding: it almost always means a comment with a comma that was not in quotes, and
+    its tail would otherwise be lost silently.
     """
     text = _decode(data, source).lstrip("\ufeff")
     _check_delimiter(text, source)
@@ -219,7 +225,10 @@ def read_csv_table(data: bytes, source: str) -> Table:
     header_index = next(
         (i for i, rec in enumerate(records[: model.HEADER_SEARCH_ROWS]) if _is_header(rec)), None
     )
-    header: tuple[str | None, ...] = ()
+    if header_index is None and records and _looks_like_a_header(records[0]):
+        header_index = 0  # a misspelt header: the rules say what is wrong with it
+    # The article lets a CSV go without a header row: then the columns are in its order.
+    header: tuple[str | None, ...] = model.COLUMNS
     first_data = 0
     if header_index is not None:
         header = tuple(_cell(c) for c in records[header_index])
@@ -254,7 +263,7 @@ def read_csv_table(data: bytes, source: str) -> Table:
     return Table(
         source=source,
         sheet=PurePath(source).stem if source else "",
-        header_row=None if header_index is None else header_index + 1,
+        header_row=model.NO_HEADER_ROW if header_index is None else header_index + 1,
         header=header,
         rows=tuple(rows),
         findings=tuple(findings),

@@ -29,6 +29,7 @@ UPDATES_SHEET = "Updates"
 SETTINGS_SHEET = "Settings"
 LOG_SHEET = "Log"
 HEADER_SEARCH_ROWS = 10  # the header row is looked for among the first 10 rows
+NO_HEADER_ROW = 0  # Table.header_row of a CSV written without a header row (the article allows it)
 
 LOG_COLUMNS: tuple[str, ...] = (
     "When",
@@ -122,11 +123,7 @@ class Finding:
     value: Any = None
 
     def as_json(self) -> dict[str, Any]:
-        value = self.value
-        if isinstance(value, dt.datetime | dt.date):
-            value = value.isoformat()
-        elif value is not None and not isinstance(value, str | int | float | bool):
-            value = str(value)
+        value = _json_value(self.value)
         return {
             "row": self.row,
             "column": self.column,
@@ -137,13 +134,24 @@ class Finding:
         }
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Table:
     """The Updates table as read from a workbook or CSV.
 
     `header` is the header row's cells (as read, any length); `header_row` its sheet row number,
-    or None when no header row was found. `findings` are problems the reader saw in the file
-    itself (merged cells, hidden rows...), found before any rule runs.
+    None when no header row was found, or NO_HEADER_ROW for a CSV that has none on purpose.
+    `findings` are problems the reader saw in the file itself (merged cells, hidden rows...),
+    found before any rule runs.
     """
 
     source: str

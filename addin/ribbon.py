@@ -643,22 +643,22 @@ def submit(
 
         try:
             final = client.wait(job_id, timeout=wait, on_progress=progress)
-            state, message = final.state.value, final.message
+            state, message, details = final.state.value, final.message, final.body
         except JobTimeout:
-            state = PENDING
+            state, details = PENDING, ""
             message = (
                 f"Still processing after {wait:g} seconds. Nothing is lost: press Refresh Status "
                 "later to see the result. Do not send these updates again."
             )
         except ApiError as exc:
-            state = PENDING
+            state, details = PENDING, ""
             message = f"Sent, but the status check failed: {exc} Press Refresh Status later."
     checked = now().replace(microsecond=0)
     _write_jobs(updates, {r: (job_id, job_status_text(state, message), checked) for r in rows})
     _update_log_rows(log, {log_row: (state, message)})
     if state == JobState.FAILED.value:
         # AchieveIt's reasons, on the rows whose External ID they name (never by position).
-        failed = tuple(job_findings(message, report.updates))
+        failed = tuple(job_findings(details or message, report.updates))
         if failed:
             _show_findings(updates, replace(report, findings=report.findings + failed))
 

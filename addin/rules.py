@@ -87,7 +87,7 @@ def validate_header(header: Sequence[Any], header_row: int | None) -> list[Findi
             "bad-header",
             f"The header row must read {EXPECTED_HEADER}; found {found} "
             f"(column {chr(ord('A') + wrong)} should be '{COLUMNS[wrong]}').",
-            tuple(header)[: len(COLUMNS)],
+            list(header)[: len(COLUMNS)],
         )
     ]
 
@@ -345,12 +345,12 @@ class _RowChecker:
             return value
         if _THOUSANDS.fullmatch(text):
             plain = text.replace(",", "")
-            hint = f"remove the thousands separators: {plain}."
+            hint = f"Remove the thousands separators: {plain}."
         elif _DECIMAL_COMMA.fullmatch(text):
-            hint = f"use a dot for decimals: {text.replace(',', '.')}."
+            hint = f"Use a dot for decimals: {text.replace(',', '.')}."
         else:
             hint = _METRIC_HINT
-        cell.error(METRIC, "bad-metric", f"'{text}' is not a number: {hint}")
+        cell.error(METRIC, "bad-metric", f"'{text}' is not a number. {hint}")
         return None
 
     def _as_of(self, cell: _Cells) -> dt.date | None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import ipaddress
+import json
 import re
 import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -477,39 +479,48 @@ def test_endless_redirects_stop(server, fake_time):
 
 
 @pytest.mark.parametrize(
-    ("reply", "state", "message"),
+    ("reply", "state", "message", "body"),
     [
-        (Reply(202, ""), JobState.PROCESSING, "Processing…"),
-        (Reply(202, "Queued"), JobState.PROCESSING, "Queued"),
-        (Reply(200, ""), JobState.SUCCEEDED, "Processed."),
-        (Reply(200, '{"message": "3 updates applied"}'), JobState.SUCCEEDED, "3 updates applied"),
+        (Reply(202, ""), JobState.PROCESSING, "Processing…", ""),
+        (Reply(202, "Queued"), JobState.PROCESSING, "Queued", "Queued"),
+        (Reply(200, ""), JobState.SUCCEEDED, "Processed.", ""),
+        (
+            Reply(200, '{"message": "3 updates applied"}'),
+            JobState.SUCCEEDED,
+            "3 updates applied",
+            "message: 3 updates applied",
+        ),
         (
             Reply(400, "Row 2: External ID 'X-1' not found"),
             JobState.FAILED,
+            "Row 2: External ID 'X-1' not found",
             "Row 2: External ID 'X-1' not found",
         ),
         (
             Reply(500, "<html><body><h1>Error</h1><p>Bad &amp; worse</p></body></html>"),
             JobState.FAILED,
             "Error Bad & worse",
+            "Error\nBad & worse",
         ),
         (
             Reply(500, ""),
             JobState.FAILED,
             "AchieveIt could not process the updates (500) and gave no reason.",
+            "",
         ),
         (
             Reply(400, "é".encode("latin-1"), {"Content-Type": "text/plain; charset=latin-1"}),
             JobState.FAILED,
             "é",
+            "é",
         ),
     ],
 )
-def test_status_codes_map_to_job_states(server, fake_time, reply, state, message):
+def test_status_codes_map_to_job_states(server, fake_time, reply, state, message, body):
     server.script(reply)
     with make_client(server.url, fake_time) as client:
         result = client.status(JOB)
-    assert result == JobStatus(JOB, state, reply.status, message)
+    assert result == JobStatus(JOB, state, reply.status, message, body)
     [received] = server.received  # 500 is a job outcome: asked once, not retried
     assert (received.method, received.path) == ("GET", f"/api/progressupdates/status/{JOB}")
     assert received.headers["authorization"] == f"API-KEY {KEY}"
@@ -521,6 +532,99 @@ def test_status_message_is_trimmed(server, fake_time):
     with make_client(server.url, fake_time) as client:
         message = client.status(JOB).message
     assert len(message) == 300 and message.endswith("…")
+
+
+IDS = [f"ENG-{n:04d}" for n in range(1, 11)]
+LINES = [
+    f"Row {n + 2} (External ID {i}): status 'Done' is not a valid status."
+    for n, i in enumerate(IDS)
+]
+HTML_PAGE = (
+    "<!DOCTYPE html><html><head><title>x</title><style>p {}</style></head><body>\n"
+    "<h1>Import\n failed</h1><ul>"
+    + "".join(f"<li>{line.replace(chr(39), '&#39;')}</li>\n" for line in LINES)
+    + "</ul></body></html>"
+)
+JSON_LIST = json.dumps({"message": "Import failed", "errors": LINES})
+JSON_RECORDS = json.dumps(
+    {"errors": [{"externalId": i, "row": n + 2, "error": "bad status"} for n, i in enumerate(IDS)]}
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (Reply(400, "\r\n".join(LINES) + "\r\n"), LINES),
+        (Reply(500, "\n".join(LINES)), LINES),
+        (Reply(400, "\n\n".join(LINES), {"Content-Type": "text/plain; charset=utf-16"}), LINES),
+        (Reply(400, HTML_PAGE, {"Content-Type": "text/html"}), ["Import failed", *LINES]),
+        (
+            Reply(400, JSON_LIST, {"Content-Type": "application/json"}),
+            ["message: Import failed", *LINES],
+        ),
+        (
+            Reply(400, JSON_RECORDS, {"Content-Type": "application/json"}),
+            [f"externalId: {i}, row: {n + 2}, error: bad status" for n, i in enumerate(IDS)],
+        ),
+    ],
+    ids=["crlf", "lf", "utf-16-blank-lines", "html", "json-strings", "json-records"],
+)
+def test_a_failed_job_keeps_every_line_in_body(server, fake_time, reply, expected):
+    if "utf-16" in reply.headers.get("Content-Type", ""):
+        reply = Reply(reply.status, str(reply.body).encode("utf-16"), reply.headers)
+    server.script(reply)
+    with make_client(server.url, fake_time) as client:
+        result = client.status(JOB)
+    assert result.state is JobState.FAILED
+    assert result.body.splitlines() == expected
+    assert all(any(i in line for line in result.body.splitlines()) for i in IDS)
+    # The message stays the short one-line summary for alerts.
+    assert "\n" not in result.message and len(result.message) <= 300
+
+
+def test_body_keeps_text_that_only_looks_like_a_tag(server, fake_time):
+    server.script(Reply(400, "Row 2 (External ID <X-1>): bad\nRow 3 (External ID Y-2): bad"))
+    with make_client(server.url, fake_time) as client:
+        body = client.status(JOB).body
+    assert body.splitlines() == ["Row 2 (External ID <X-1>): bad", "Row 3 (External ID Y-2): bad"]
+
+
+def test_body_is_capped(server, fake_time):
+    server.script(Reply(400, ("x" * 99 + "\n") * 2000))  # 200,000 characters
+    with make_client(server.url, fake_time) as client:
+        body = client.status(JOB).body
+    assert len(body) == 100_000 and body.endswith("…")
+    assert body.splitlines()[:2] == ["x" * 99, "x" * 99]
+
+
+@pytest.mark.parametrize(
+    ("text", "content_type"),
+    [
+        (f"Row 1: bad\nyou sent API-KEY {KEY}\nRow 3: bad", "text/plain"),
+        (
+            "<html><body><p>Row 1: bad</p><p>key "
+            + "".join(f"&#{ord(c)};" for c in KEY)
+            + "</p><p>Row 3: bad</p></body></html>",
+            "text/html",
+        ),
+        (
+            json.dumps(["Row 1: bad", f"key {KEY}", "Row 3: bad"]).replace(
+                KEY,
+                KEY[0] + "\\u0032" + KEY[2:],  # the "2" as a JSON escape
+            ),
+            "application/json",
+        ),
+    ],
+    ids=["plain", "html-entities", "json-escapes"],
+)
+def test_body_never_holds_the_key(server, fake_time, text, content_type):
+    server.script(Reply(400, text, {"Content-Type": content_type}))
+    with make_client(server.url, fake_time) as client:
+        result = client.status(JOB)
+    assert (KEY in text) == (content_type == "text/plain")  # else only unescaping spells it out
+    assert KEY not in result.body and KEY not in repr(result)
+    assert len(result.body.splitlines()) == 3
+    assert "[API key hidden]" in result.body
 
 
 @pytest.mark.parametrize(
@@ -590,7 +694,7 @@ def test_status_caps_a_huge_retry_after(server, fake_time):
 def test_status_retries_gateway_errors_with_backoff(server, fake_time):
     server.script(Reply(502), Reply(503), Reply(504), Reply(200, "all done"))
     with make_client(server.url, fake_time) as client:
-        assert client.status(JOB) == JobStatus(JOB, JobState.SUCCEEDED, 200, "all done")
+        assert client.status(JOB) == JobStatus(JOB, JobState.SUCCEEDED, 200, "all done", "all done")
     assert fake_time.sleeps == [1.0, 2.0, 4.0]
 
 
@@ -653,7 +757,7 @@ def test_wait_polls_with_growing_intervals_and_reports_progress(server, fake_tim
         result = client.wait(
             JOB, timeout=60, on_progress=lambda s, t: seen.append((s.state, s.message, t))
         )
-    assert result == JobStatus(JOB, JobState.SUCCEEDED, 200, "done")
+    assert result == JobStatus(JOB, JobState.SUCCEEDED, 200, "done", "done")
     assert fake_time.sleeps == [1.0, 1.5, 2.25]
     assert seen == [
         (JobState.PROCESSING, "Processing…", 0.0),
@@ -667,7 +771,7 @@ def test_wait_caps_the_interval(server, fake_time):
     server.script(Reply(202), Reply(202), Reply(202), Reply(400, "Row 4 is bad"))
     with make_client(server.url, fake_time) as client:
         result = client.wait(JOB, timeout=600, first_interval=4, max_interval=6)
-    assert result == JobStatus(JOB, JobState.FAILED, 400, "Row 4 is bad")
+    assert result == JobStatus(JOB, JobState.FAILED, 400, "Row 4 is bad", "Row 4 is bad")
     assert fake_time.sleeps == [4.0, 6.0, 6.0]
 
 
@@ -687,6 +791,114 @@ def test_wait_with_zero_timeout_polls_once(server, fake_time):
     with pytest.raises(JobTimeout), make_client(server.url, fake_time) as client:
         client.wait(JOB, timeout=0)
     assert len(server.received) == 1 and fake_time.sleeps == []
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def test_status_retries_stop_at_the_deadline(server, fake_time):
+    server.respond_with(lambda r: Reply(503, "down"))
+    with (
+        pytest.raises(ApiError, match=r"not answering properly right now \(503\)") as info,
+        make_client(server.url, fake_time) as client,
+    ):
+        client.status(JOB, deadline=fake_time.now + 5)
+    assert type(info.value) is ApiError and info.value.http_status == 503
+    assert fake_time.sleeps == [1.0, 2.0, 2.0]  # the backoff of 4 s is cut to the 2 s left
+    assert len(server.received) == 4  # the last one at the deadline
+
+
+def test_status_gives_up_at_once_when_retry_after_outlasts_the_deadline(server, fake_time):
+    server.respond_with(lambda r: Reply(429, "", {"Retry-After": "30"}))
+    with (
+        pytest.raises(ApiError, match="wait 30 seconds"),
+        make_client(server.url, fake_time) as client,
+    ):
+        client.status(JOB, deadline=fake_time.now + 10)
+    assert fake_time.sleeps == [] and len(server.received) == 1
+
+
+def test_status_honours_a_retry_after_that_fits_before_the_deadline(server, fake_time):
+    server.script(Reply(429, "", {"Retry-After": "3"}), Reply(200, "done"))
+    with make_client(server.url, fake_time) as client:
+        assert client.status(JOB, deadline=fake_time.now + 10).state is JobState.SUCCEEDED
+    assert fake_time.sleeps == [3.0]
+
+
+def test_status_past_its_deadline_still_asks_once(server, fake_time):
+    server.script(Reply(200, "done"), Reply(400, "bad"))
+    with make_client(server.url, fake_time) as client:
+        assert client.status(JOB, deadline=fake_time.now - 100).state is JobState.SUCCEEDED
+        assert client.status(JOB, deadline=fake_time.now).state is JobState.FAILED
+    assert fake_time.sleeps == []
+
+
+@pytest.mark.parametrize(("seconds", "low", "high"), [(1.0, 0.9, 2.5), (-5.0, 0.4, 1.5)])
+def test_status_read_timeout_is_cut_to_the_time_left(server, seconds, low, high):
+    # Real clock: the client's own read timeout (60 s) would block far longer.
+    server.respond_with(lambda r: Reply(hang=True))
+    started = time.monotonic()
+    with (
+        pytest.raises(NetworkError, match="did not answer in time"),
+        ProgressUpdatesClient(server.url, KEY) as client,
+    ):
+        client.status(JOB, deadline=time.monotonic() + seconds)
+    assert low <= time.monotonic() - started < high  # at least MIN_REQUEST_SECONDS per request
+
+
+def test_wait_returns_a_definite_answer_that_came_at_the_deadline(server, fake_time):
+    server.script(Reply(503), Reply(503), Reply(400, "Row 2 (External ID X-1): bad"))
+    with make_client(server.url, fake_time) as client:
+        result = client.wait(JOB, timeout=2)
+    assert (result.state, result.body) == (JobState.FAILED, "Row 2 (External ID X-1): bad")
+    assert fake_time.sleeps == [1.0, 1.0]
+
+
+def test_wait_turns_faults_at_the_deadline_into_a_timeout(server, fake_time):
+    replies = iter([Reply(202)])
+    server.respond_with(lambda r: next(replies, Reply(503, "down")))
+    with pytest.raises(JobTimeout) as info, make_client(server.url, fake_time) as client:
+        client.wait(JOB, timeout=10)
+    assert info.value.job_id == JOB
+    message = str(info.value)
+    assert "within the 10 seconds allowed" in message and "(503)" in message
+    assert "Do not send it again" in message
+    assert sum(fake_time.sleeps) == pytest.approx(10.0)
+    assert isinstance(info.value.__cause__, ApiError)
+
+
+@pytest.mark.parametrize(
+    ("reply", "error_type"),
+    [(Reply(404), ApiError), (Reply(401), AuthError)],
+)
+def test_wait_passes_on_errors_that_waiting_cannot_fix(server, fake_time, reply, error_type):
+    server.respond_with(lambda r: reply)
+    with pytest.raises(error_type) as info, make_client(server.url, fake_time) as client:
+        client.wait(JOB, timeout=60)
+    assert not isinstance(info.value, JobTimeout)
+    assert len(server.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "fragment"),
+    [
+        (Reply(503, "down"), "(503)"),
+        (Reply(429, "", {"Retry-After": "30"}), "rate-limiting"),
+        (Reply(hang=True), "did not answer in time"),
+    ],
+    ids=["503-forever", "429-retry-after-30", "never-answers"],
+)
+def test_wait_timeout_is_an_overall_limit_with_the_real_clock(server, reply, fragment):
+    server.respond_with(lambda r: reply)
+    started = time.monotonic()
+    with (
+        pytest.raises(JobTimeout) as info,
+        ProgressUpdatesClient(server.url, KEY) as client,  # real sleep, clock and timeouts
+    ):
+        client.wait(JOB, timeout=1)
+    assert time.monotonic() - started < 3
+    assert info.value.job_id == JOB
+    assert JOB in str(info.value) and fragment in str(info.value)
 
 
 # --------------------------------------------------------------------------- the key stays secret
@@ -782,6 +994,19 @@ def test_sandbox_failed_job_has_readable_text(sandbox):
     assert result.state is JobState.FAILED and result.http_status == 400
     assert "NO-SUCH-ITEM-123" in result.message
     assert "<" not in result.message and len(result.message) <= 300
+
+
+def test_sandbox_failed_job_body_names_each_bad_row_on_its_own_line(sandbox):
+    bad = [f"NO-SUCH-{n}" for n in range(1, 13)]
+    data = _demo_csv(*(f"{i},On Track,,2026-11-01,x" for i in bad))
+    with _real_client(sandbox.url, sandbox.api_key) as client:
+        submission = client.submit(data, "bad-ids_20261129-102233")
+        result = client.wait(submission.job_id, timeout=20, first_interval=0.05, max_interval=0.2)
+    lines = result.body.splitlines()
+    assert [line.split(")", 1)[0] for line in lines] == [
+        f"Row {n} (External ID {i}" for n, i in enumerate(bad, start=2)
+    ]
+    assert "\n" not in result.message and len(result.message) <= 300
 
 
 def test_sandbox_rejects_a_wrong_key(sandbox):

@@ -189,7 +189,7 @@ def test_export_refuses_while_errors_remain(capsys, bad_book, tmp_path):
     out_csv = tmp_path / "out.csv"
     code, _, err = run(capsys, "export", bad_book, "-o", out_csv)
     assert code == 1
-    assert "errors remain" in err
+    assert "Nothing was exported: fix the errors listed above" in err
     assert not out_csv.exists()
 
 
@@ -380,3 +380,93 @@ def test_demo_runs_end_to_end_offline_in_under_15_seconds(tmp_path):
     book = tmp_path / "achieveit-demo" / "progress-updates.xlsx"
     states = {status for _job, status in result_columns(book)}
     assert states == {f"succeeded: Processed {len(DEMO_ITEMS)} progress updates."}
+
+
+# --- what reviewers broke: the job ID survives, nothing empty is sent, no header is fine -------
+
+
+def test_a_failing_status_check_after_a_good_upload_keeps_the_job_id(
+    capsys, monkeypatch, good_book
+):
+    from faultserver import FaultServer, Reply
+
+    monkeypatch.setenv("ACHIEVEIT_API_KEY", KEY)
+    with FaultServer() as server:
+        server.script(Reply(200, '"job-123"'), Reply(404, "no such job"))
+        code, out, _ = run(
+            capsys, "submit", good_book, "--base-url", server.url, "--wait", "--json"
+        )
+    outcome = json.loads(out)
+    assert code == 3
+    assert (outcome["job_id"], outcome["state"]) == ("job-123", "processing")
+    assert "achieveit-updates status job-123" in outcome["message"]
+    assert result_columns(good_book)[0][0] == "job-123"  # recorded: nobody resends blindly
+    assert [r.method for r in server.received] == ["POST", "GET"]
+
+
+def test_status_errors_keep_the_job_id_in_json(capsys, keyed):
+    code, out, _ = run(capsys, "status", "no-such-job", "--base-url", keyed.url, "--json")
+    outcome = json.loads(out)
+    assert code == 3
+    assert (outcome["job_id"], outcome["state"], outcome["http_status"]) == (
+        "no-such-job",
+        "unknown",
+        404,
+    )
+
+
+def test_a_failed_job_names_every_row_it_rejects(capsys, keyed, tmp_path):
+    path = tmp_path / "many.xlsx"
+    unknown = [[f"NOT-IN-PLAN-{i}", "On Track", None, TODAY, ""] for i in range(10)]
+    write_sample_workbook(path, unknown)
+    code, out, _ = run(capsys, "submit", path, "--base-url", keyed.url, "--wait", "--json")
+    assert code == 1
+    issues = [row[5] for row in sheet_values(path)[1:]]
+    assert all(f"NOT-IN-PLAN-{i}" in issues[i] for i in range(10))
+    assert all(f"NOT-IN-PLAN-{i}" in json.loads(out)["message"] for i in range(10))
+
+
+def test_an_empty_sheet_is_not_sent(capsys, keyed, tmp_path):
+    path = tmp_path / "empty.xlsx"
+    write_sample_workbook(path, [])
+    code, out, _ = run(capsys, "submit", path, "--base-url", keyed.url, "--json")
+    assert code == 1
+    assert json.loads(out)["state"] == "not-submitted"
+    assert keyed.jobs() == []
+
+
+def test_submit_refuses_before_sending_when_results_cannot_be_recorded(capsys, keyed, good_book):
+    lock = good_book.with_name("~$" + good_book.name)
+    lock.write_bytes(b"")
+    before = good_book.read_bytes()
+    code, _, err = run(capsys, "submit", good_book, "--base-url", keyed.url)
+    assert code == 2
+    assert "open in Excel" in err
+    assert keyed.jobs() == [] and good_book.read_bytes() == before
+
+
+def test_a_csv_without_a_header_row_validates_and_submits(capsys, keyed, good_book, tmp_path):
+    csv_path = tmp_path / "no-header.csv"
+    assert run(capsys, "export", good_book, "-o", csv_path, "--no-header")[0] == 0
+    assert run(capsys, "validate", csv_path)[0] == 0
+    code, out, _ = run(capsys, "submit", csv_path, "--base-url", keyed.url, "--wait", "--json")
+    assert code == 0 and json.loads(out)["state"] == "succeeded"
+
+
+def test_output_survives_a_console_that_cannot_show_the_text(tmp_path):
+    csv_path = tmp_path / "zh.csv"
+    csv_path.write_bytes(
+        "External ID,Status,Current Metric Value,As Of Date,Comment\r\n"
+        "A-1,進行中,,2026-01-05,\r\n".encode()
+    )
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    for extra in ([], ["--json"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "addin.cli", "validate", str(csv_path), *extra],
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+        assert result.returncode == 1, result.stderr
+        assert b"Traceback" not in result.stderr
+    assert json.loads(result.stdout)["issues"][0]["value"] == "進行中"

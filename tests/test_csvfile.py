@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from addin import model
+from addin import model, rules
 from addin.csvfile import (
     export_csv,
     format_date,
@@ -320,7 +320,7 @@ def test_header_on_row_3_and_title_rows_are_not_data():
 def test_header_after_row_10_is_not_looked_for():
     data = b"title\r\n" * 10 + HEADER + b"A-1,On Track,1,2026-11-03,\r\n"
     table = read_csv_table(data, "u.csv")
-    assert table.header_row is None
+    assert table.header_row == model.NO_HEADER_ROW
     assert table.rows[10].values == (
         "External ID",
         "Status",
@@ -332,7 +332,8 @@ def test_header_after_row_10_is_not_looked_for():
 
 def test_no_header_every_record_is_data_from_row_1():
     table = read_csv_table(b"A-1,On Track,1,2026-11-03\r\nB-2,At Risk,2,2026-11-04,c\r\n", "u.csv")
-    assert (table.header_row, table.header) == (None, ())
+    assert (table.header_row, table.header) == (model.NO_HEADER_ROW, model.COLUMNS)
+    assert rules.validate_table(table).valid  # the article allows a CSV without a header row
     assert rows_of(table) == [
         (1, ("A-1", "On Track", "1", "2026-11-03", None)),
         (2, ("B-2", "At Risk", "2", "2026-11-04", "c")),
@@ -346,7 +347,18 @@ def test_double_bom_is_stripped_from_header():
 
 def test_empty_file():
     table = read_csv_table(b"", "u.csv")
-    assert (table.header_row, table.rows, table.findings) == (None, (), ())
+    assert (table.header_row, table.rows, table.findings) == (model.NO_HEADER_ROW, (), ())
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    [b"ExternalID,Status,Current Metric Value,As Of Date,Comment", b"Status,External ID,x,y,z"],
+)
+def test_a_misspelt_header_is_reported_not_read_as_data(first_line):
+    table = read_csv_table(first_line + b"\r\nA-1,On Track,1,2026-11-03,\r\n", "u.csv")
+    assert table.header_row == 1
+    codes = [(f.row, f.code) for f in rules.validate_table(table).findings]
+    assert codes == [(1, "bad-header")]
 
 
 def test_written_csv_reads_back():

@@ -257,8 +257,8 @@ def test_metric(raw, findings, exported):
 @pytest.mark.parametrize(
     "raw, words",
     [
-        ("1,234.5", "'1,234.5' is not a number: remove the thousands separators: 1234.5."),
-        ("0,25", "use a dot for decimals: 0.25"),
+        ("1,234.5", "'1,234.5' is not a number. Remove the thousands separators: 1234.5."),
+        ("0,25", "Use a dot for decimals: 0.25"),
         ("20%", "'20%' is text; it will be sent as 0.2 (AchieveIt wants percentages as decimals)."),
         ("#N/A", "The cell shows #N/A: fix the formula or type the value."),
         (True, "TRUE is not a number"),

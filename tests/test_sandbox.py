@@ -7,11 +7,15 @@ import datetime as dt
 import io
 import json
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -193,6 +197,12 @@ GOOD_FILES = [
     ("ISO with time", f"{METRIC_ID},On Track,0.2,2026-01-13T23:59:59Z\n"),
     ("ISO with offset", f"{METRIC_ID},On Track,0.2,2026-01-13T08:00:00+05:30\n"),
     ("ISO basic", f"{METRIC_ID},On Track,0.2,20260113\n"),
+    ("ISO week", f"{METRIC_ID},On Track,0.2,2026-W03-2\n"),
+    ("ISO week basic", f"{METRIC_ID},On Track,0.2,2026W032\n"),
+    ("ISO week with time", f"{METRIC_ID},On Track,0.2,2026-W03-2T08:00:00Z\n"),
+    ("ISO ordinal", f"{METRIC_ID},On Track,0.2,2026-013\n"),
+    ("ISO ordinal basic", f"{METRIC_ID},On Track,0.2,2026013\n"),
+    ("ISO ordinal with time", f"{METRIC_ID},On Track,0.2,2026013T0800\n"),
     ("US", f"{METRIC_ID},On Track,0.2,01/13/2026\n"),
     ("US short", f"{METRIC_ID},On Track,0.2,1/13/2026\n"),
     ("US with time", f"{METRIC_ID},On Track,0.2,01/13/2026 5:30 PM\n"),
@@ -212,7 +222,7 @@ def test_accepted_files_are_persisted(http, fast_sandbox, body):
 
 
 def test_a_metric_sent_for_an_item_without_a_metric_is_ignored(http, fast_sandbox):
-    body = f"{PLAIN_ID},Achieved,not a number,2026-01-13,done\n{PLAIN_ID},At Risk,,2026-01-14\n"
+    body = f"{PLAIN_ID},Achieved,not a number,2026-01-13,done\n{PLAIN_ID},At Risk,,2026-01-14,\n"
     response = submit_and_wait(http, fast_sandbox, body)
     assert (response.status_code, response.text) == (200, "Processed 2 progress updates.")
     [update] = fast_sandbox.latest_updates()
@@ -249,6 +259,26 @@ BAD_FILES = [
     (
         "not a date",
         f"{METRIC_ID},On Track,1,13.01.2026\n",
+        ["Row 1 (External ID ENG-0042):", "Use YYYY-MM-DD or MM/DD/YYYY"],
+    ),
+    (
+        "week 54",
+        f"{METRIC_ID},On Track,1,2026-W54-1\n",
+        ["Row 1 (External ID ENG-0042):", "not a real ISO week date: 2026 has weeks 01 to 53"],
+    ),
+    (
+        "weekday 8",
+        f"{METRIC_ID},On Track,1,2026W038\n",
+        ["Row 1 (External ID ENG-0042):", "days run from 1 (Monday) to 7 (Sunday)"],
+    ),
+    (
+        "day 366 of a common year",
+        f"{METRIC_ID},On Track,1,2026-366\n",
+        ["Row 1 (External ID ENG-0042):", "day 366 of 2026 does not exist"],
+    ),
+    (
+        "lowercase week marker",
+        f"{METRIC_ID},On Track,1,2026-w03-2\n",
         ["Row 1 (External ID ENG-0042):", "Use YYYY-MM-DD or MM/DD/YYYY"],
     ),
     (
@@ -321,6 +351,33 @@ BAD_FILES = [
         ["Row 1 (External ID ENG-0042):", "6 columns"],
     ),
     (
+        "no header, 4 then 5 columns",
+        f"{METRIC_ID},On Track,1,2026-01-13\n{PLAIN_ID},On Track,,2026-01-13,x\n",
+        [
+            "Row 2 (External ID OPS-0107): the row has 5 columns but needs 4",
+            "as many columns as row 1",
+        ],
+    ),
+    (
+        "no header, 5 then 4 columns",
+        f"{METRIC_ID},On Track,1,2026-01-13,x\n{PLAIN_ID},On Track,,2026-01-13,y\n"
+        f"{PLAIN_ID},On Track,,2026-01-14\n",
+        [
+            "Row 3 (External ID OPS-0107): the row has 4 columns but needs 5",
+            "as many columns as row 1",
+        ],
+    ),
+    (
+        "no header, the first good row sets the count",
+        f"{METRIC_ID},On Track\n{PLAIN_ID},On Track,,2026-01-13\n"
+        f"{PLAIN_ID},On Track,,2026-01-14,z\n",
+        [
+            "Row 1 (External ID ENG-0042): the row has 2 columns but needs 4",
+            "Row 3 (External ID OPS-0107): the row has 5 columns but needs 4",
+            "as many columns as row 2",
+        ],
+    ),
+    (
         "more columns than the header",
         HEADER4 + f"{METRIC_ID},On Track,1,2026-01-13,c\n",
         ["Row 2 (External ID ENG-0042): the row has 5 columns but needs 4"],
@@ -373,7 +430,7 @@ def test_every_problem_gets_its_own_line(http, fast_sandbox):
 
 def test_accept_any_id_stores_unknown_ids_as_ad_hoc_items(http):
     with start_sandbox(api_key=KEY, processing_delay=0.0, accept_any_id=True) as sb:
-        body = "ENG-9999,At Risk,,2026-01-13,new\nXYZ-1,On Track,7,2026-01-13\n"
+        body = "ENG-9999,At Risk,,2026-01-13,new\nXYZ-1,On Track,7,2026-01-13,\n"
         response = submit_and_wait(http, sb, body)
         assert response.status_code == 200
         assert response.text.startswith("Processed 2 progress updates.")
@@ -632,7 +689,65 @@ def test_serve_forever_never_prints_a_given_key():
     stop.set()
     thread.join(5)
     assert "the one you gave (not shown)" in text
+    assert "use the API key you gave with --api-key" in text
+    assert "API key above" not in text  # no key is shown above
     assert KEY not in out.getvalue()
+
+
+def test_serve_forever_points_to_a_generated_key_above():
+    text, stop, thread, _ = run_serve_forever(processing_delay=0.0)
+    stop.set()
+    thread.join(5)
+    assert "use the API key above" in text and "--api-key" not in text
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or sys.platform == "win32", reason="POSIX")
+def test_sigterm_stops_serve_forever_cleanly(tmp_path):
+    code = (
+        "from addin.sandbox import serve_forever; "
+        f"serve_forever('127.0.0.1', 0, api_key={KEY!r}, processing_delay=0.0)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE, text=True
+    )
+    killer = threading.Timer(20, proc.kill)  # never hang the test run
+    killer.start()
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Press Ctrl+C" in line:
+                break
+        url = re.search(r"running at (http://\S+)", "".join(lines)).group(1)
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=10)
+    finally:
+        killer.cancel()
+    assert proc.returncode == 0  # not killed by the signal (-15)
+    assert rest.endswith("Stopping the sandbox...\nSandbox stopped.\n")
+    assert port_is_free(url)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="no SIGTERM")
+def test_serve_forever_puts_the_sigterm_handler_back():
+    assert threading.current_thread() is threading.main_thread()
+
+    def mine(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, mine)
+    try:
+        stop = threading.Event()
+        stop.set()
+        out = io.StringIO()
+        serve_forever("127.0.0.1", 0, api_key=KEY, out=out, stop=stop)
+        assert signal.getsignal(signal.SIGTERM) is mine
+        assert out.getvalue().endswith("Sandbox stopped.\n")
+        assert "Stopping the sandbox" not in out.getvalue()  # only said for Ctrl+C / SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # -- the CSV reader on its own (properties) ----------------------------------------------------
@@ -655,11 +770,18 @@ def test_any_comment_text_survives(comment):
 
 @given(st.dates(min_value=dt.date(1000, 1, 1)))
 def test_every_real_date_reads_back_in_each_accepted_form(day):
+    year, week, weekday = day.isocalendar()  # the ISO year differs near New Year
+    ordinal = day.timetuple().tm_yday
     forms = [
         day.isoformat(),
         f"{day:%Y%m%d}",
         f"{day.month:02d}/{day.day:02d}/{day.year:04d}",
         f"{day.isoformat()}T12:00:00",
+        f"{year:04d}-W{week:02d}-{weekday}",
+        f"{year:04d}W{week:02d}{weekday}T1200",
+        f"{day.year:04d}-{ordinal:03d}",
+        f"{day.year:04d}{ordinal:03d}",
+        f"{day.year:04d}-{ordinal:03d} 12:00",
     ]
     assert {parse_as_of(form) for form in forms} == {day}
 

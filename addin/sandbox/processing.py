@@ -9,6 +9,7 @@ Line numbers are the CSV's physical lines (1-based, the header line included).
 
 from __future__ import annotations
 
+import calendar
 import csv
 import datetime as dt
 import io
@@ -31,9 +32,16 @@ MAX_PROBLEMS = 100  # one line per problem, but a 10,000-row disaster needs no 1
 
 _BOM = b"\xef\xbb\xbf"
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](?P<time>.+))?")
-_BASIC_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(?P<time>.+))?")
-_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: +(?P<time>.+))?")
+# ISO-8601 complete dates, extended (with '-') and basic: calendar, week and ordinal.
+_ISO_TAIL = r"(?:[T ](?P<time>.+))?"
+_BASIC_TAIL = r"(?:T(?P<time>.+))?"
+_ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})" + _ISO_TAIL)
+_BASIC_DATE = re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})" + _BASIC_TAIL)
+_ISO_WEEK = re.compile(r"(?P<y>\d{4})-W(?P<w>\d{2})-(?P<wd>\d)" + _ISO_TAIL)
+_BASIC_WEEK = re.compile(r"(?P<y>\d{4})W(?P<w>\d{2})(?P<wd>\d)" + _BASIC_TAIL)
+_ISO_ORDINAL = re.compile(r"(?P<y>\d{4})-(?P<o>\d{3})" + _ISO_TAIL)
+_BASIC_ORDINAL = re.compile(r"(?P<y>\d{4})(?P<o>\d{3})" + _BASIC_TAIL)
+_US_DATE = re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})(?: +(?P<time>.+))?")
 _ISO_TIME = re.compile(
     r"\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?", re.IGNORECASE
 )
@@ -94,12 +102,17 @@ class DateProblem(ValueError):
 
 
 def parse_as_of(text: str) -> dt.date:
-    """An As Of Date as AchieveIt reads it: ISO-8601 calendar dates (YYYY-MM-DD or YYYYMMDD,
-    any time part ignored) or US MM/DD/YYYY. Raises DateProblem with a readable reason."""
-    for pattern, time_shape, order in (
-        (_ISO_DATE, _ISO_TIME, "ymd"),
-        (_BASIC_DATE, _ISO_TIME, "ymd"),
-        (_US_DATE, _US_TIME, "mdy"),
+    """An As Of Date as AchieveIt reads it: any complete ISO-8601 date (calendar 2026-11-01 /
+    20261101, week 2026-W44-7 / 2026W447, ordinal 2026-305 / 2026305; any time part ignored)
+    or US MM/DD/YYYY. Raises DateProblem with a readable reason."""
+    for pattern, time_shape in (
+        (_ISO_DATE, _ISO_TIME),
+        (_BASIC_DATE, _ISO_TIME),
+        (_ISO_WEEK, _ISO_TIME),
+        (_BASIC_WEEK, _ISO_TIME),
+        (_ISO_ORDINAL, _ISO_TIME),
+        (_BASIC_ORDINAL, _ISO_TIME),
+        (_US_DATE, _US_TIME),
     ):
         match = pattern.fullmatch(text)
         if not match:
@@ -107,18 +120,46 @@ def parse_as_of(text: str) -> dt.date:
         time = match.group("time")
         if time is not None and not time_shape.fullmatch(time):
             raise DateProblem(f"As Of Date '{text}' has a time part AchieveIt cannot read.")
-        a, b, c = (int(g) for g in match.groups()[:3])
-        year, month, day = (a, b, c) if order == "ymd" else (c, a, b)
-        try:
-            return dt.date(year, month, day)
-        except ValueError:
-            hint = ""
-            if order == "mdy" and month > 12 and day <= 12:
-                hint = f" Did you mean {day:02d}/{month:02d}/{year:04d}? (month first)"
-            raise DateProblem(f"As Of Date '{text}' is not a real calendar date.{hint}") from None
+        parts = {k: int(v) for k, v in match.groupdict().items() if k != "time"}
+        return _date_of(text, parts, us=pattern is _US_DATE)
     raise DateProblem(
         f"As Of Date '{text}' is not a date AchieveIt reads. Use YYYY-MM-DD or MM/DD/YYYY."
     )
+
+
+def _date_of(text: str, parts: dict[str, int], *, us: bool) -> dt.date:
+    """The date the matched parts name, or DateProblem saying why no such day exists."""
+    year = parts["y"]
+    if year < dt.MINYEAR:
+        raise DateProblem(f"As Of Date '{text}' is not a real date: there is no year 0000.")
+    if "w" in parts:
+        week, weekday = parts["w"], parts["wd"]
+        weeks = dt.date(year, 12, 28).isocalendar().week  # 28 December is always in the last week
+        if 1 <= week <= weeks and 1 <= weekday <= 7:
+            try:
+                return dt.date.fromisocalendar(year, week, weekday)
+            except (ValueError, OverflowError):  # only past 31 December 9999
+                pass
+        raise DateProblem(
+            f"As Of Date '{text}' is not a real ISO week date: {year} has weeks 01 to {weeks},"
+            " and days run from 1 (Monday) to 7 (Sunday)."
+        )
+    if "o" in parts:
+        days = 366 if calendar.isleap(year) else 365
+        if 1 <= parts["o"] <= days:
+            return dt.date(year, 1, 1) + dt.timedelta(days=parts["o"] - 1)
+        raise DateProblem(
+            f"As Of Date '{text}' is not a real ordinal date: day {parts['o']:03d} of {year}"
+            f" does not exist ({year} has {days} days)."
+        )
+    month, day = parts["m"], parts["d"]
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        hint = ""
+        if us and month > 12 and day <= 12:
+            hint = f" Did you mean {day:02d}/{month:02d}/{year:04d}? (month first)"
+        raise DateProblem(f"As Of Date '{text}' is not a real calendar date.{hint}") from None
 
 
 def _line_of(data: bytes, position: int) -> int:
@@ -215,6 +256,7 @@ def process_csv(
         return _fail(Problem(1, None, f"the file is not a CSV AchieveIt can read ({exc})."))
 
     columns: tuple[int, ...] = (4, 5)
+    like_row: int | None = None  # without a header, the first well-formed row sets the count
     first_cells = records[0][1]
     if first_cells and first_cells[0].strip().casefold() == "external id":
         problem = _header_problem(first_cells)
@@ -229,6 +271,11 @@ def process_csv(
         )
     if not records:
         return _fail(Problem(1, None, "the file has a header row but no progress updates."))
+    if len(columns) > 1:
+        for line, cells in records:
+            if len(cells) in columns and any(c.strip() for c in cells):
+                columns, like_row = (len(cells),), line
+                break
 
     canonical = {s.casefold(): s for s in statuses}
     updates: list[ParsedUpdate] = []
@@ -244,12 +291,18 @@ def process_csv(
         row_problems: list[str] = []
         if len(cells) not in columns:
             wanted = " or ".join(str(n) for n in columns)
+            why = (
+                f" Without a header row every row needs as many columns as row {like_row}:"
+                " send Comment on all rows or on none."
+                if like_row is not None
+                else ""
+            )
             problems.append(
                 Problem(
                     line,
                     external_id or None,
                     f"the row has {len(cells)} columns but needs {wanted}: External ID, Status,"
-                    " Current Metric Value, As Of Date, Comment (Comment may be left out).",
+                    " Current Metric Value, As Of Date, Comment (Comment may be left out)." + why,
                 )
             )
             continue

@@ -19,6 +19,7 @@ import os
 import queue
 import re
 import secrets
+import signal
 import socket
 import socketserver
 import string
@@ -27,6 +28,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -490,22 +492,39 @@ def serve_forever(
     verbose: bool = False,
     stop: threading.Event | None = None,
 ) -> None:
-    """Run the sandbox until Ctrl+C (or until `stop` is set), telling the user how to use it."""
+    """Run the sandbox until Ctrl+C, SIGTERM or `stop` is set, telling the user how to use it.
+
+    SIGTERM (what service managers and `kill` send) shuts down as cleanly as Ctrl+C. Its handler
+    is installed only when called from the main thread (Python allows no other) and is put back
+    as it was on return.
+    """
     stop = stop or threading.Event()
-    with start_sandbox(
-        host,
-        port,
-        api_key=api_key,
-        processing_delay=processing_delay,
-        accept_any_id=accept_any_id,
-        db_path=db_path,
-        verbose=verbose,
-    ) as sandbox:
+    terminated = threading.Event()
+
+    def on_sigterm() -> None:
+        terminated.set()
+        stop.set()
+
+    # Installed before anything is printed: a SIGTERM right after "Press Ctrl+C" is handled too.
+    with (
+        _on_sigterm(on_sigterm),
+        start_sandbox(
+            host,
+            port,
+            api_key=api_key,
+            processing_delay=processing_delay,
+            accept_any_id=accept_any_id,
+            db_path=db_path,
+            verbose=verbose,
+        ) as sandbox,
+    ):
         if api_key is None:
             # The one place a key is printed: a throwaway key made up for this session.
             key_line = f"API key (made up for this session only): {sandbox.api_key}"
+            use_key = "use the API key above"
         else:
             key_line = "API key: the one you gave (not shown)."
+            use_key = "use the API key you gave with --api-key"
         data = "in memory (gone when the sandbox stops)" if db_path is None else os.fspath(db_path)
         print(
             f"AchieveIt sandbox running at {sandbox.url}\n"
@@ -514,7 +533,7 @@ def serve_forever(
             f"Data: {data}\n"
             "To point the tool at it: put this address in 'Base URL override' on the Settings\n"
             f"sheet (or give it as the base URL on the command line): {sandbox.url}\n"
-            "and use the API key above (for example in the ACHIEVEIT_API_KEY variable).\n"
+            f"and {use_key} (for example in the ACHIEVEIT_API_KEY variable).\n"
             "Press Ctrl+C to stop.",
             file=out,
             flush=True,
@@ -523,8 +542,24 @@ def serve_forever(
             while not stop.wait(0.5):  # a timed wait keeps Ctrl+C working on Windows
                 pass
         except KeyboardInterrupt:
+            terminated.set()
+        if terminated.is_set():
             print("Stopping the sandbox...", file=out, flush=True)
     print("Sandbox stopped.", file=out, flush=True)
+
+
+@contextlib.contextmanager
+def _on_sigterm(action: Callable[[], None]) -> Iterator[None]:
+    """Run `action` on SIGTERM while inside; a no-op outside the main thread or without SIGTERM."""
+    term = getattr(signal, "SIGTERM", None)
+    if term is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(term, lambda signum, frame: action())
+    try:
+        yield
+    finally:
+        signal.signal(term, previous if previous is not None else signal.SIG_DFL)
 
 
 # -- the status page ---------------------------------------------------------------------------
