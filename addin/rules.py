@@ -266,13 +266,14 @@ class _RowChecker:
             return None
         text = raw.strip()
         if _SCIENTIFIC.fullmatch(text):
-            cell.error(
+            # A warning, not an error: a few customer-defined IDs really look like this.
+            cell.warn(
                 EXTERNAL_ID,
-                "mangled-id",
-                f"External ID '{text}' is in scientific notation: Excel has already lost "
-                f"digits. {_RE_PASTE}",
+                "scientific-id",
+                f"External ID '{text}' looks like Excel's scientific notation: digits may "
+                f"already be lost. {_RE_PASTE}",
             )
-            return None
+            return text
         if _ID_CHARACTER.search(text):
             text_lf = text.replace("\r", "\n")
             found = sorted({name for ch, name in _ID_CHARACTERS.items() if ch in text_lf})

@@ -111,9 +111,9 @@ def test_missing_header_message():
         (1234, [("numeric-id", WARNING)], "1234"),
         (1234.0, [("numeric-id", WARNING)], "1234"),
         (12.5, [("numeric-id", WARNING)], "12.5"),
-        ("1.23E+15", [("mangled-id", ERROR)], None),
-        ("1,23457E+15", [("mangled-id", ERROR)], None),
-        ("5E-05", [("mangled-id", ERROR)], None),
+        ("1.23E+15", [("scientific-id", WARNING)], "1.23E+15"),
+        ("1,23457E+15", [("scientific-id", WARNING)], "1,23457E+15"),
+        ("5E-05", [("scientific-id", WARNING)], "5E-05"),
         (dt.datetime(2026, 1, 2), [("mangled-id", ERROR)], None),  # "1-2" turned into a date
         ("A,1", [("id-characters", WARNING)], "A,1"),
         ('A"1', [("id-characters", WARNING)], 'A"1'),
@@ -380,7 +380,7 @@ def test_errors_in_several_cells_are_all_reported_in_column_order():
     report = check(Row(4, ("1.2E+10", "Cancelled", "abc", "13/01/2026", "#N/A"), hidden=True))
     assert flat(report) == [
         (4, None, "hidden-row"),
-        (4, "External ID", "mangled-id"),
+        (4, "External ID", "scientific-id"),
         (4, "Status", "unknown-status"),
         (4, "Current Metric Value", "bad-metric"),
         (4, "As Of Date", "day-month-order"),
