@@ -6,7 +6,9 @@ whose file holds no calculated value.
 
 Writing goes into the very file the user gave, atomically (temp file beside it, then
 os.replace), touches only the tool's cells (results in F..I, Marks codes in J, the Log sheet),
-and keeps a macro workbook's VBA project and ribbon (openpyxl drops the customUI14 relationship).
+and keeps a macro workbook's VBA project and ribbon (openpyxl drops the customUI14 relationship),
+the calculated values of formulas and the sheets' Excel 2010+ extensions (openpyxl drops both).
+check_writable runs the same refusals up front, so nothing is sent that could not be recorded.
 Red and amber cells come from two conditional-format rules driven by the hidden Marks column
 (see addin/marks.py), exactly as the ribbon and the template do it: the inputs' own formatting,
 fills included, is never touched.
@@ -176,6 +178,32 @@ def read_log_hashes(path: str | os.PathLike[str]) -> set[str]:
             raise _unreadable(path) from exc
 
 
+def check_writable(path: str | os.PathLike[str], table: Table) -> None:
+    """Raise the WorkbookError write_back would raise, before anything is sent.
+
+    Checks that `path` is an .xlsx/.xlsm workbook (not password-protected, really a zip), that
+    it is not open in Excel (no `~$` owner file) and can be opened for writing, that its folder
+    takes new files (the save goes through a temp file beside it), and that F..J of the
+    header row of `table` are empty or hold the tool's own headers. The CLI calls it before
+    POSTing, so a job is never queued whose results could not be recorded.
+    """
+    path = Path(path)
+    if not is_workbook(path):
+        raise WorkbookError(
+            f"Results can only be written into an .xlsx or .xlsm workbook, not into {path.name}."
+        )
+    _check_readable(path)
+    if not zipfile.is_zipfile(path):
+        raise _unreadable(path)
+    _check_not_locked(path)
+    with _file_errors(path), path.open("r+b"):
+        pass  # Windows refuses this while Excel holds the file; elsewhere: a read-only file
+    if not os.access(path.parent, os.W_OK):
+        raise _folder_not_writable(path)
+    if table.header_row is not None:
+        _check_result_headers(path, table.header_row, table.header[INPUT_WIDTH:])
+
+
 def write_back(
     path: str | os.PathLike[str],
     *,
@@ -194,30 +222,29 @@ def write_back(
     never twice (the template carries them). Findings about the header row (or about a missing
     header) go into a note on the header's A cell (A1 without a header), since F of the header
     row holds the word 'Issues'. Issues, codes and notes of a previous run are cleared first.
-    Input cells A..E are never changed: not their values, not their formatting.
+    Input cells A..E are never changed: not their values, not their formatting; formulas keep
+    their calculated values and the sheets their Excel 2010+ extensions (restore_sheet_content).
+    Raises what check_writable raises, first.
     """
     path = Path(path)
-    if not is_workbook(path):
-        raise WorkbookError(
-            f"Results can only be written into an .xlsx or .xlsm workbook, not into {path.name}."
-        )
-    _check_readable(path)
-    _check_not_locked(path)
+    check_writable(path, table)
     original = _read_bytes(path)
-    wb = _load_for_edit(path, original)
-    ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
-    header_row, _ = _find_header(ws.iter_rows(max_row=model.HEADER_SEARCH_ROWS))
-
-    if header_row is not None:
-        _ensure_result_headers(ws, header_row, path)
-        _write_findings(ws, header_row, findings)
-        _ensure_mark_rules(ws, header_row)
-        if outcome is not None:
-            _write_job(ws, header_row, outcome, submitted_rows)
-    _write_header_note(ws, header_row, findings)
-    if log is not None:
-        _append_log(wb, log)
-    _save_atomically(wb, path, original)
+    with _openpyxl_quiet():
+        wb = _load_for_edit(path, original)
+        ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
+        header_row, header = _find_header(ws.iter_rows(max_row=model.HEADER_SEARCH_ROWS))
+        if header_row is not None:
+            # The file may have changed since `table` was read: check what is there now.
+            _check_result_headers(path, header_row, header[INPUT_WIDTH:])
+            _write_result_headers(ws, header_row)
+            _write_findings(ws, header_row, findings)
+            _ensure_mark_rules(ws, header_row)
+            if outcome is not None:
+                _write_job(ws, header_row, outcome, submitted_rows)
+        _write_header_note(ws, header_row, findings)
+        if log is not None:
+            _append_log(wb, log)
+        _save_atomically(wb, path, original)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,36 +458,43 @@ def _unreadable(path: Path) -> WorkbookError:
 
 
 @contextlib.contextmanager
+def _openpyxl_quiet() -> Iterator[None]:
+    """openpyxl warns about what it cannot keep (x14 extensions, slicers...): they don't matter
+    for reading, and restore_sheet_content puts them back on writing. Read-only worksheets
+    parse lazily, so every openpyxl call must run inside this block, not only the load."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+@contextlib.contextmanager
 def _open_read_only(path: Path) -> Iterator[Any]:
-    try:
-        with warnings.catch_warnings():
-            # Unsupported extensions (slicers, sparklines...) don't matter for reading.
-            warnings.simplefilter("ignore", UserWarning)
+    with _openpyxl_quiet():
+        try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        for ws in wb.worksheets:
-            # Read every row the XML holds: some programs write a wrong <dimension> ("A1"),
-            # and read-only mode would stop there.
-            ws.reset_dimensions()
-    except PermissionError:
-        raise _no_permission(path) from None
-    except _UNREADABLE as exc:
-        raise _unreadable(path) from exc
-    try:
-        yield wb
-    finally:
-        wb.close()  # read-only mode keeps the file open (Windows would keep it locked)
+            for ws in wb.worksheets:
+                # Read every row the XML holds: some programs write a wrong <dimension> ("A1"),
+                # and read-only mode would stop there.
+                ws.reset_dimensions()
+        except PermissionError:
+            raise _no_permission(path) from None
+        except _UNREADABLE as exc:
+            raise _unreadable(path) from exc
+        try:
+            yield wb
+        finally:
+            wb.close()  # read-only mode keeps the file open (Windows would keep it locked)
 
 
 def _load_for_edit(path: Path, data: bytes) -> Any:
+    """The workbook to change; call inside _openpyxl_quiet."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return openpyxl.load_workbook(
-                io.BytesIO(data),
-                keep_vba=path.suffix.lower() == ".xlsm",
-                data_only=False,  # keep the formulas
-                keep_links=True,
-            )
+        return openpyxl.load_workbook(
+            io.BytesIO(data),
+            keep_vba=path.suffix.lower() == ".xlsm",
+            data_only=False,  # keep the formulas
+            keep_links=True,
+        )
     except _UNREADABLE as exc:
         raise _unreadable(path) from exc
 
@@ -473,6 +507,13 @@ def _lock_file(path: Path) -> Path:
 def _in_use(path: Path) -> WorkbookError:
     return WorkbookError(
         f"{path.name} is open in Excel (or another program): close it, then try again."
+    )
+
+
+def _folder_not_writable(path: Path) -> WorkbookError:
+    return WorkbookError(
+        f"Can't save into {path.parent}: you may not create files in that folder. Copy the "
+        "workbook into a folder of your own (Documents, for example) and use that copy."
     )
 
 
@@ -498,17 +539,23 @@ _ISSUES_COL = INPUT_WIDTH + 1  # F, 1-based
 _MARKS_COL = marks.MARKS_INDEX + 1  # J, 1-based
 
 
-def _ensure_result_headers(ws: Any, header_row: int, path: Path) -> None:
-    """F..J of the header row must be empty or the tool's headers: the tool writes there."""
-    cells = [ws.cell(header_row, _ISSUES_COL + i) for i in range(len(_TOOL_HEADERS))]
-    for cell, name in zip(cells, _TOOL_HEADERS, strict=True):
-        if not _blank(cell.value) and _label(cell.value) != name.casefold():
+def _check_result_headers(path: Path, header_row: int, cells: Sequence[Any]) -> None:
+    """F..J of the header row (`cells`, from F on) must be empty or the tool's own headers."""
+    for index, name in enumerate(_TOOL_HEADERS):
+        value = cells[index] if index < len(cells) else None
+        if not _blank(value) and _label(value) != name.casefold():
+            where = f"{get_column_letter(_ISSUES_COL + index)}{header_row}"
             raise WorkbookError(
-                f"In {path.name}, cell {cell.coordinate} holds {cell.value!r}; the tool needs "
+                f"In {path.name}, cell {where} holds {value!r}; the tool needs "
                 f"columns F..J for its results ({', '.join(_TOOL_HEADERS)}). Move that "
                 "column to the right of J (or clear the cell), then try again."
             )
-    for cell, name in zip(cells, _TOOL_HEADERS, strict=True):
+
+
+def _write_result_headers(ws: Any, header_row: int) -> None:
+    """Name the empty ones of F..J (checked by _check_result_headers) and hide J."""
+    for index, name in enumerate(_TOOL_HEADERS):
+        cell = ws.cell(header_row, _ISSUES_COL + index)
         if _blank(cell.value):
             cell.value = name
             cell.font = Font(bold=True)
@@ -685,15 +732,13 @@ def _save_atomically(wb: Any, path: Path, original: bytes) -> None:
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     except PermissionError:
-        raise WorkbookError(
-            f"Can't save into {path.parent}: you may not create files in that folder."
-        ) from None
+        raise _folder_not_writable(path) from None
     os.close(fd)
     temp = Path(name)
     try:
         wb.save(temp)
         saved = temp.read_bytes()
-        fixed = restore_ribbon(original, saved)
+        fixed = restore_ribbon(original, restore_sheet_content(original, saved))
         if fixed != saved:
             temp.write_bytes(fixed)
         shutil.copymode(path, temp)
@@ -830,3 +875,318 @@ def _with_content_types(
         + overrides
         + saved_types[end:]
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Putting back what openpyxl drops from the sheets: formula results, Excel 2010+ extensions
+# ---------------------------------------------------------------------------------------------
+# Byte-level and regex-based on purpose: a 100,000-row sheet is tens of MB of XML, and only a
+# few kinds of elements matter. Parts are matched by sheet name, never by part name.
+
+_OFFICE_REL_NS = {
+    b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+}
+_P = rb"(?:[\w.-]+:)?"  # an optional namespace prefix
+_SHEET_DATA = re.compile(rb"<" + _P + rb"sheetData\b[^>]*?(/?)>")
+_SHEET_DATA_END = re.compile(rb"</" + _P + rb"sheetData\s*>")
+# A cell whose first child is a formula (the schema puts <f> first): prefix, attributes, body.
+_FORMULA_CELL = re.compile(
+    rb"<(" + _P + rb")c(\s[^>]*)?>(\s*<" + _P + rb"f[\s/>].*?)</\1c\s*>", re.DOTALL
+)
+_VALUE = re.compile(rb"<(" + _P + rb")v(?:\s[^>/]*)?(?:/>|>(.*?)</\1v\s*>)", re.DOTALL)
+_REF_ATTR = re.compile(rb'\sr\s*=\s*"([^"]*)"')
+_TYPE_ATTR = re.compile(rb'\st\s*=\s*"([^"]*)"')
+# Cell types a formula result can have (t="s" would point into the old shared-strings table).
+_RESULT_TYPES = frozenset({None, b"n", b"b", b"e", b"str", b"d"})
+_ROOT_TAG = re.compile(rb"<" + _P + rb"(?:worksheet|workbook)\b[^>]*>")
+_EXT_LST_TAG = re.compile(rb"<(/?)" + _P + rb"extLst\b[^>]*?(/?)>")
+_EXT_TAG = re.compile(rb"<(/?)" + _P + rb"ext\b[^>]*?(/?)>")
+_XMLNS = re.compile(rb'\sxmlns:([\w.-]+)\s*=\s*"([^"]*)"')
+_USED_PREFIX = re.compile(rb"</?([\w.-]+):[\w.-]+|\s([\w.-]+):[\w.-]+\s*=")
+_CF_BLOCK = re.compile(
+    rb"<(" + _P + rb")conditionalFormatting\b([^>]*)>(.*?)</\1conditionalFormatting\s*>",
+    re.DOTALL,
+)
+_CF_RULE = re.compile(rb"<(" + _P + rb")cfRule\b([^>]*?)(?:/>|>(.*?)</\1cfRule\s*>)", re.DOTALL)
+_EXT_LST_START = re.compile(rb"<" + _P + rb"extLst\b")
+
+
+def restore_sheet_content(original: bytes, saved: bytes) -> bytes:
+    """`saved` (openpyxl's output) with what openpyxl dropped from `original` put back.
+
+    - Formula results: openpyxl writes formulas without their calculated values, so a headless
+      reader would see uncalculated formulas. Each formula cell of `saved` without a value gets
+      the <v> (and type) its cell had in `original`, when that cell held a formula with a value.
+    - Excel 2010+ extensions: the <extLst> of each sheet (x14 data validations with lists on
+      other sheets, data bars, sparklines...) and of the workbook, and the x14 links of the
+      conditional-format rules. Extensions that point at parts openpyxl dropped (slicers,
+      timelines: anything with a relationship id) are left out, as Excel would call the file
+      damaged.
+    Sheets are matched by name. Returns `saved` itself when there is nothing to put back.
+    """
+    with (
+        zipfile.ZipFile(io.BytesIO(original)) as src,
+        zipfile.ZipFile(io.BytesIO(saved)) as dst,
+    ):
+        try:
+            old_book, old_sheets = _sheet_parts(src)
+            new_book, new_sheets = _sheet_parts(dst)
+        except (KeyError, StopIteration, ET.ParseError, ValueError):
+            return saved  # not a package we understand: leave openpyxl's output as it is
+        pairs = [(old_sheets[name], new_sheets[name]) for name in old_sheets if name in new_sheets]
+        changed: dict[str, bytes] = {}
+        for old, new in pairs:
+            before = dst.read(new)
+            after = _restore_sheet(src.read(old), before)
+            if after is not before:
+                changed[new] = after
+        before = dst.read(new_book)
+        after = _restore_root_ext(src.read(old_book), before, 0)
+        if after is not before:
+            changed[new_book] = after
+        if not changed:
+            return saved
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as result:
+            for info in dst.infolist():
+                result.writestr(info, changed.get(info.filename) or dst.read(info))
+    return out.getvalue()
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> tuple[str, dict[str, str]]:
+    """(workbook part, {sheet name: worksheet part}) of a package."""
+    book = next(
+        _part_name("", attrs.get(b"Target", b""))
+        for _, attrs in _elements(archive.read(ROOT_RELS), b"Relationship")
+        if attrs.get(b"Type", b"").endswith(b"/officeDocument")
+    )
+    folder, _, base = book.rpartition("/")
+    rels_xml = archive.read(f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels")
+    targets = {
+        attrs.get(b"Id", b"").decode(): _part_name(folder, attrs.get(b"Target", b""))
+        for _, attrs in _elements(rels_xml, b"Relationship")
+        if attrs.get(b"Type", b"").endswith(b"/worksheet")
+    }
+    sheets: dict[str, str] = {}
+    for sheet in ET.fromstring(archive.read(book)).iter():
+        if _local(sheet.tag) != "sheet":
+            continue
+        rid = next((v for k, v in sheet.attrib.items() if _local(k) == "id"), "")
+        if rid in targets:
+            sheets[sheet.get("name", "")] = targets[rid]
+    return book, sheets
+
+
+def _part_name(folder: str, target: bytes) -> str:
+    """A relationship target as a zip entry name."""
+    text = target.decode()
+    if text.startswith("/"):
+        return text.lstrip("/")
+    parts: list[str] = folder.split("/") if folder else []
+    for piece in text.split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _restore_sheet(original: bytes, saved: bytes) -> bytes:
+    old_start, old_end = _sheet_data_span(original)
+    results = _formula_results(original, old_start, old_end)
+    xml = _put_results(saved, results) if results else saved
+    xml = _restore_rule_links(original, old_end, xml, _sheet_data_span(xml)[1])
+    return _restore_root_ext(original, xml, old_end)
+
+
+def _sheet_data_span(xml: bytes) -> tuple[int, int]:
+    """Where <sheetData> starts and ends; (0, 0) without one."""
+    found = _SHEET_DATA.search(xml)
+    if found is None:
+        return 0, 0
+    if found.group(1):  # <sheetData/>
+        return found.start(), found.end()
+    close = _SHEET_DATA_END.search(xml, found.end())
+    return found.start(), close.end() if close else len(xml)
+
+
+def _attr_type(attrs: bytes) -> bytes | None:
+    found = _TYPE_ATTR.search(attrs)
+    return found.group(1) if found else None
+
+
+def _formula_results(xml: bytes, start: int, end: int) -> dict[bytes, tuple[bytes | None, bytes]]:
+    """Cell reference -> (t, <v> text) of each formula cell holding a calculated value."""
+    results: dict[bytes, tuple[bytes | None, bytes]] = {}
+    for cell in _FORMULA_CELL.finditer(xml, start, end):
+        attrs = cell.group(2) or b""
+        ref = _REF_ATTR.search(attrs)
+        value = _VALUE.search(cell.group(3))
+        kind = _attr_type(attrs)
+        if ref is None or value is None or kind not in _RESULT_TYPES:
+            continue
+        text = value.group(2) or b""
+        if text or kind == b"str":  # a formula returning "" is t="str" with an empty <v>
+            results[ref.group(1)] = (kind, text)
+    return results
+
+
+def _put_results(xml: bytes, results: dict[bytes, tuple[bytes | None, bytes]]) -> bytes:
+    """Give each formula cell of `xml` without a value its value from `results`."""
+
+    def fix(cell: re.Match[bytes]) -> bytes:
+        prefix, attrs, body = cell.group(1), cell.group(2) or b"", cell.group(3)
+        ref = _REF_ATTR.search(attrs)
+        if ref is None or ref.group(1) not in results:
+            return cell.group(0)
+        value = _VALUE.search(body)
+        if value is not None and (value.group(2) or _attr_type(attrs) == b"str"):
+            return cell.group(0)  # it has a value of its own
+        kind, text = results[ref.group(1)]
+        attrs = _TYPE_ATTR.sub(b"", attrs) + (b' t="' + kind + b'"' if kind else b"")
+        new_value = b"<" + prefix + b"v>" + text + b"</" + prefix + b"v>"
+        if value is None:
+            body += new_value
+        else:
+            body = body[: value.start()] + new_value + body[value.end() :]
+        return b"<" + prefix + b"c" + attrs + b">" + body + b"</" + prefix + b"c>"
+
+    start, end = _sheet_data_span(xml)
+    return xml[:start] + _FORMULA_CELL.sub(fix, xml[start:end]) + xml[end:]
+
+
+def _root_ext_span(xml: bytes, start: int) -> tuple[int, int] | None:
+    """Where the root element's own <extLst> (its last child) is; None without one."""
+    end = xml.rfind(b"</")
+    while end > 0 and xml[end - 1 : end].isspace():
+        end -= 1
+    if end <= 0 or not xml.endswith(b"extLst>", 0, end):
+        return None
+    first, depth = None, 0
+    for tag in _EXT_LST_TAG.finditer(xml, start, end):
+        if tag.group(2):
+            continue  # <extLst/>
+        if tag.group(1):
+            depth -= 1
+        else:
+            if depth == 0:
+                first = tag.start()
+            depth += 1
+    return None if first is None else (first, end)
+
+
+def _root_namespaces(xml: bytes) -> dict[bytes, bytes]:
+    root = _ROOT_TAG.search(xml)
+    return dict(_XMLNS.findall(root.group(0))) if root else {}
+
+
+def _portable(snippet: bytes, namespaces: dict[bytes, bytes]) -> bytes:
+    """`snippet` with the prefixes it uses but declares only on its old root declared on its
+    first tag, so it means the same inside another root element."""
+    declared = {prefix for prefix, _ in _XMLNS.findall(snippet)}
+    used = {a or b for a, b in _USED_PREFIX.findall(snippet)} - {b"xmlns", b"xml"}
+    missing = sorted(p for p in used - declared if p in namespaces)
+    if not missing:
+        return snippet
+    declarations = b"".join(b" xmlns:" + p + b'="' + namespaces[p] + b'"' for p in missing)
+    first_end = snippet.index(b">")
+    if snippet[first_end - 1 : first_end] == b"/":
+        first_end -= 1
+    return snippet[:first_end] + declarations + snippet[first_end:]
+
+
+def _refers_to_parts(ext: bytes, namespaces: dict[bytes, bytes]) -> bool:
+    """True when an <ext> holds a relationship id (r:id...): its part is gone after openpyxl."""
+    bound = {**namespaces, **dict(_XMLNS.findall(ext))}
+    prefixes = [re.escape(p) for p, uri in bound.items() if uri in _OFFICE_REL_NS]
+    return (
+        bool(prefixes)
+        and re.search(rb"\s(?:" + b"|".join(prefixes) + rb"):[\w.-]+\s*=", ext) is not None
+    )
+
+
+def _kept_extensions(block: bytes, namespaces: dict[bytes, bytes]) -> bytes | None:
+    """An <extLst> without the <ext> children that point at other parts; None if none is left."""
+    open_end = block.index(b">") + 1
+    close = block.rindex(b"</")
+    kept, first, depth = [], 0, 0
+    for tag in _EXT_TAG.finditer(block, open_end, close):
+        if tag.group(2):
+            if depth == 0:
+                kept.append(block[tag.start() : tag.end()])
+            continue
+        if tag.group(1):
+            depth -= 1
+            if depth == 0:
+                kept.append(block[first : tag.end()])
+        else:
+            if depth == 0:
+                first = tag.start()
+            depth += 1
+    kept = [ext for ext in kept if not _refers_to_parts(ext, namespaces)]
+    if not kept:
+        return None
+    whole = block[:open_end] + b"".join(kept) + block[close:]
+    return whole if len(whole) != len(block) else block  # unchanged: the very same bytes
+
+
+def _restore_root_ext(original: bytes, saved: bytes, start: int) -> bytes:
+    """Put the original root element's <extLst> back as the last child of the saved root."""
+    span = _root_ext_span(original, start)
+    if span is None or _root_ext_span(saved, 0) is not None:
+        return saved  # nothing to bring, or the saved part has extensions of its own
+    namespaces = _root_namespaces(original)
+    block = _kept_extensions(original[span[0] : span[1]], namespaces)
+    if block is None:
+        return saved
+    close = saved.rfind(b"</")
+    return saved[:close] + _portable(block, namespaces) + saved[close:]
+
+
+def _rule_key(attrs: bytes, sqref: bytes) -> tuple[bytes, bytes, bytes]:
+    found = dict(_ATTR.findall(attrs))
+    return (b" ".join(sqref.split()), found.get(b"type", b""), found.get(b"priority", b""))
+
+
+def _rule_links(xml: bytes, start: int, end: int) -> dict[tuple[bytes, bytes, bytes], bytes]:
+    """(sqref, type, priority) -> the <extLst> of each conditional-format rule that has one
+    (the link of a data bar or icon set to its x14 part)."""
+    links = {}
+    for block in _CF_BLOCK.finditer(xml, start, end):
+        sqref = dict(_ATTR.findall(block.group(2))).get(b"sqref", b"")
+        for rule in _CF_RULE.finditer(block.group(3)):
+            body = rule.group(3) or b""
+            ext = _EXT_LST_START.search(body)
+            if ext is not None:
+                links[_rule_key(rule.group(2), sqref)] = body[ext.start() :].rstrip()
+    return links
+
+
+def _restore_rule_links(original: bytes, old_start: int, saved: bytes, start: int) -> bytes:
+    span = _root_ext_span(original, old_start)
+    links = _rule_links(original, old_start, span[0] if span else len(original))
+    if not links:
+        return saved
+    namespaces = _root_namespaces(original)
+
+    def fix_block(block: re.Match[bytes]) -> bytes:
+        sqref = dict(_ATTR.findall(block.group(2))).get(b"sqref", b"")
+
+        def fix_rule(rule: re.Match[bytes]) -> bytes:
+            body = rule.group(3)
+            link = links.get(_rule_key(rule.group(2), sqref))
+            if link is None or (body and _EXT_LST_START.search(body)):
+                return rule.group(0)
+            prefix, attrs = rule.group(1), rule.group(2)
+            link = _portable(link, namespaces)
+            return b"".join(
+                (b"<", prefix, b"cfRule", attrs, b">", body or b"", link, b"</", prefix, b"cfRule>")
+            )
+
+        whole, offset = block.group(0), block.start()
+        inner = _CF_RULE.sub(fix_rule, block.group(3))
+        return whole[: block.start(3) - offset] + inner + whole[block.end(3) - offset :]
+
+    return saved[:start] + _CF_BLOCK.sub(fix_block, saved[start:])

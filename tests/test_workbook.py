@@ -21,15 +21,23 @@ from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
 from workbook_factory import (
+    DATA_BAR_LINK,
     HEADER,
     RIBBON14_PART,
     RIBBON14_TYPE,
     RIBBON_IMAGE_PART,
     STATUSES_RANGE,
+    X14_DATA_BAR,
+    X14_DATA_VALIDATION,
+    X14_SLICERS,
+    X15_WORKBOOK,
+    build_extended_workbook,
     build_macro_workbook,
     build_workbook,
     ribbon_relationships,
+    root_extensions,
     sample_rows,
+    set_formula_results,
     zip_part,
 )
 
@@ -910,3 +918,315 @@ def test_marks_match_the_last_run(first: list[Finding], second: list[Finding]) -
         assert mark_rules(ws) == MARK_RULES
         with_text = {n for n in range(2, 7) if ws.cell(n, 6).value}
         assert with_text == {f.row for f in second}
+
+
+# ---------------------------------------------------------------------------------------------
+# Formula results survive write-back (a headless read afterwards must not see uncalculated)
+# ---------------------------------------------------------------------------------------------
+
+# (cell, formula, t attribute, <v> text) as Excel saves them, and the value read_table gives.
+FORMULA_CASES = [
+    ("A2", '="A-"&1', "str", "A-1", "A-1"),
+    ("C2", "=1/4", None, "0.25", 0.25),
+    ("E2", "=1=1", "b", "1", True),
+    ("A3", '=""', "str", "", None),  # a formula returning "": t="str" with an empty value
+    ("C3", "=1/0", "e", "#DIV/0!", "#DIV/0!"),
+    ("E3", "=2*3", "n", "6", 6),
+]
+
+
+def formula_workbook(path: Path) -> Path:
+    rows: list[list[Any]] = [["x", "On Track", None, dt.datetime(2026, 1, 5), None] for _ in "ab"]
+    for cell, formula, *_ in FORMULA_CASES:
+        rows[int(cell[1]) - 2]["ACE".index(cell[0]) * 2] = formula
+    build_workbook(path, rows)
+    return set_formula_results(path, {c: (t, v) for c, _, t, v, _ in FORMULA_CASES})
+
+
+def test_formula_fixture_reads_as_excel_saved_it(tmp_path: Path) -> None:
+    table = workbook.read_table(formula_workbook(tmp_path / "u.xlsx"))
+    got = {f"{'ACE'[i // 2]}{r.number}": r.values[i] for r in table.rows for i in (0, 2, 4)}
+    assert got == {cell: value for cell, _, _, _, value in FORMULA_CASES}
+
+
+def test_write_back_keeps_formula_results(tmp_path: Path) -> None:
+    path = formula_workbook(tmp_path / "u.xlsx")
+    before = workbook.read_table(path)
+    formulas = input_cells(path)
+    outcome = JobOutcome("job-1", "succeeded", 200, "", dt.datetime(2026, 1, 1))
+    entry = LogEntry(dt.datetime(2026, 1, 1), "u.xlsx", 2, "ab" * 32, "job-1", "succeeded", "")
+    for _ in range(2):  # annotate, then record the job: the values survive both saves
+        workbook.write_back(
+            path, table=before, findings=FINDINGS, outcome=outcome, submitted_rows=[2], log=entry
+        )
+    after = workbook.read_table(path)
+    assert values_of(after) == values_of(before)
+    assert not any(isinstance(v, Uncalculated) for r in after.rows for v in r.values)
+    assert {k: v for k, v in input_cells(path).items() if k.startswith("Updates!")} == formulas
+    assert openpyxl.load_workbook(path)["Updates"]["F3"].value.startswith("Error")
+
+
+def test_shared_formulas_keep_their_results(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", [["A-1", "On Track", "=F2*2"]] * 2)
+    patch_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(
+            b"<f>F2*2</f><v />", b'<f t="shared" ref="C2:C3" si="0">F2*2</f><v>4</v>', 1
+        ).replace(b"<f>F2*2</f><v />", b'<f t="shared" si="0"/><v>6</v>', 1),
+    )
+    assert [r.values[2] for r in workbook.read_table(path).rows] == [4, 6]
+    workbook.write_back(path, table=workbook.read_table(path), findings=())
+    assert [r.values[2] for r in workbook.read_table(path).rows] == [4, 6]
+    assert input_cells(path)["Updates!C3"] == "=F3*2"
+
+
+SHEET_OPEN = f'<worksheet xmlns="{SHEET_NS}"><sheetData><row r="2">'.encode()
+SHEET_CLOSE = b"</row></sheetData></worksheet>"
+
+
+@pytest.mark.parametrize(
+    ("original", "saved", "expected"),
+    [
+        # openpyxl's output gets the original's type and value
+        (
+            b'<c r="A2" t="str"><f>"a"</f><v>a</v></c>',
+            b'<c r="A2" s="3"><f>"a"</f><v /></c>',
+            b'<c r="A2" s="3" t="str"><f>"a"</f><v>a</v></c>',
+        ),
+        # a type openpyxl wrote is replaced; a missing <v> is added
+        (
+            b'<c r="A2" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
+            b'<c r="A2" t="n"><f>1/0</f></c>',
+            b'<c r="A2" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
+        ),
+        # "" as a result counts; an empty number does not (nothing to copy)
+        (
+            b'<c r="A2" t="str"><f>""</f><v></v></c>',
+            b'<c r="A2"><f>""</f><v/></c>',
+            b'<c r="A2" t="str"><f>""</f><v></v></c>',
+        ),
+        (b'<c r="A2"><f>1</f><v></v></c>', b'<c r="A2"><f>1</f><v /></c>', None),
+        # a shared-formula child (empty <f>) gives its value; the cell must match by reference
+        (
+            b'<c r="B2"><f t="shared" si="0"/><v>6</v></c>',
+            b'<c r="B2"><f>A2*2</f><v /></c>',
+            b'<c r="B2"><f>A2*2</f><v>6</v></c>',
+        ),
+        (b'<c r="B9"><f>1</f><v>1</v></c>', b'<c r="A2"><f>1</f><v /></c>', None),
+        # a value the saved cell has already, a shared-string result, a cell not a formula now
+        (b'<c r="A2"><f>1</f><v>1</v></c>', b'<c r="A2"><f>1</f><v>2</v></c>', None),
+        (b'<c r="A2" t="s"><f>1</f><v>0</v></c>', b'<c r="A2"><f>1</f><v /></c>', None),
+        (b'<c r="A2"><f>1</f><v>1</v></c>', b'<c r="A2" t="inlineStr"><is><t>x</t></is></c>', None),
+        # another program's prefixed XML
+        (
+            b'<x:c r="A2" t="b"><x:f>TRUE</x:f><x:v>1</x:v></x:c>',
+            b'<c r="A2"><f>TRUE</f><v /></c>',
+            b'<c r="A2" t="b"><f>TRUE</f><v>1</v></c>',
+        ),
+    ],
+)
+def test_formula_results_are_copied_cell_by_cell(
+    original: bytes, saved: bytes, expected: bytes | None
+) -> None:
+    old = SHEET_OPEN + original + SHEET_CLOSE
+    if original.startswith(b"<x:"):
+        old = old.replace(b"<row", b"<x:row").replace(b"</row", b"</x:row")
+    new = SHEET_OPEN + saved + SHEET_CLOSE
+    assert workbook._restore_sheet(old, new) == (
+        new if expected is None else SHEET_OPEN + expected + SHEET_CLOSE
+    )
+
+
+def test_100000_formula_rows_write_back_in_bounded_time(tmp_path: Path) -> None:
+    def result(n: int) -> float:  # what Excel would have calculated for row n
+        return n * 1.5 + n % 7
+
+    path = tmp_path / "big.xlsx"
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Updates")
+    ws.append(HEADER)
+    for line in sample_rows(100_000):
+        ws.append([line[0], line[1], "=ROW()*1.5+MOD(ROW(),7)", line[3], line[4]])
+    wb.save(path)
+    set_formula_results(path, {f"C{n}": (None, repr(result(n))) for n in range(2, 100_002)})
+    table = workbook.read_table(path)
+    start = time.perf_counter()
+    workbook.write_back(path, table=table, findings=FINDINGS)
+    elapsed = time.perf_counter() - start
+    metrics = [r.values[2] for r in workbook.read_table(path).rows]
+    assert metrics == [result(n) for n in range(2, 100_002)]
+    # ~15 s measured here, ~12 s of it openpyxl's load and save
+    assert elapsed < 40, f"writing back 100,000 formula rows took {elapsed:.1f} s"
+
+
+# ---------------------------------------------------------------------------------------------
+# Excel 2010+ extensions survive write-back, and reading them raises no warning
+# ---------------------------------------------------------------------------------------------
+
+
+def ext_tree(element: ET.Element) -> tuple[Any, ...]:
+    """An element as comparable data, namespaces resolved (prefixes don't matter)."""
+    return (
+        element.tag,
+        sorted(element.attrib.items()),
+        (element.text or "").strip(),
+        [ext_tree(child) for child in element],
+    )
+
+
+def sheet_part(path: Path, n: int) -> bytes:
+    return zip_part(path, f"xl/worksheets/sheet{n}.xml")
+
+
+def write_all(path: Path) -> None:
+    entry = LogEntry(dt.datetime(2026, 1, 1), "x.xlsx", 1, "cd" * 32, "job-1", "succeeded", "")
+    workbook.write_back(path, table=workbook.read_table(path), findings=FINDINGS, log=entry)
+
+
+def test_sheet_and_workbook_extensions_survive_write_back(tmp_path: Path) -> None:
+    path = build_extended_workbook(tmp_path / "x.xlsx", sample_rows(5))
+    before = {n: sheet_part(path, n) for n in (1, 2, 3, 4)}
+    assert X14_SLICERS in before[1]
+    for _ in range(2):
+        write_all(path)
+    updates = sheet_part(path, 1)
+    # Byte-identical, except the slicer list whose slicer part openpyxl dropped.
+    assert (
+        root_extensions(updates) == b"<extLst>" + X14_DATA_VALIDATION + X14_DATA_BAR + b"</extLst>"
+    )
+    assert X14_SLICERS not in updates
+    for n in (2, 3, 4):  # untouched sheets, and the Log the tool wrote into
+        assert (
+            root_extensions(sheet_part(path, n)) == b"<extLst>" + X14_DATA_VALIDATION + b"</extLst>"
+        )
+    assert root_extensions(zip_part(path, "xl/workbook.xml")) == (
+        b"<extLst>" + X15_WORKBOOK + b"</extLst>"
+    )
+    root = ET.fromstring(updates)
+    assert workbook._local(root[-1].tag) == "extLst"  # the last child, where the schema wants it
+    # The main part's data bar keeps its link to the x14 data bar; the rest is intact.
+    data_bar = re.search(rb'<cfRule type="dataBar".*?</cfRule>', updates, re.S)
+    assert data_bar is not None and data_bar.group(0).endswith(DATA_BAR_LINK + b"</cfRule>")
+    with pytest.warns(UserWarning, match="extension is not supported"):  # openpyxl sees them
+        ws = openpyxl.load_workbook(path)["Updates"]
+    assert [(str(dv.sqref), dv.formula1) for dv in ws.data_validations.dataValidation] == [
+        ("E2:E100", '"On Track,Off Track"')
+    ]
+    assert [str(cf.sqref) for cf in ws.conditional_formatting] == ["C2:C10", "A2:E1048576"]
+    assert [r.type for cf in ws.conditional_formatting for r in cf.rules][0] == "dataBar"
+    assert mark_rules(ws) == MARK_RULES
+    assert codes(ws, (3, 4)) == [".E.W.", "..W.."]
+    assert workbook.read_log_hashes(path) == {"cd" * 32}
+
+
+def test_extensions_with_namespaces_on_the_root_stay_well_formed(tmp_path: Path) -> None:
+    path = build_extended_workbook(tmp_path / "x.xlsx", sample_rows(3), root_namespaces=True)
+    before = ET.fromstring(sheet_part(path, 1))
+    write_all(path)
+    after = ET.fromstring(sheet_part(path, 1))  # no unbound prefix: it parses
+    kept = [ext for ext in before[-1] if "slicerList" not in ET.tostring(ext, "unicode")]
+    assert [ext_tree(e) for e in after[-1]] == [ext_tree(e) for e in kept]
+    links = [ext_tree(e) for e in before.iter() if workbook._local(e.tag) == "cfRule"]
+    assert [ext_tree(e) for e in after.iter() if workbook._local(e.tag) == "cfRule"][0] == links[0]
+
+
+def test_restore_sheet_content_leaves_a_plain_save_alone(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    saved = io.BytesIO()
+    openpyxl.load_workbook(path).save(saved)
+    assert workbook.restore_sheet_content(path.read_bytes(), saved.getvalue()) is saved.getvalue()
+
+
+@pytest.mark.filterwarnings("error")
+def test_reading_a_workbook_with_extensions_raises_no_warning(tmp_path: Path) -> None:
+    # openpyxl warns "... extension is not supported and will be removed" while it parses a
+    # sheet; read-only sheets parse lazily, inside iter_rows.
+    path = build_extended_workbook(tmp_path / "x.xlsx", sample_rows(3))
+    table = workbook.read_table(path)
+    assert [r.values[0] for r in table.rows] == ["ID-000001", "ID-000002", "ID-000003"]
+    assert workbook.read_settings(path) == Settings()
+    assert workbook.read_log_hashes(path) == set()
+
+
+# ---------------------------------------------------------------------------------------------
+# check_writable: the pre-flight check, and write_back refuses exactly the same
+# ---------------------------------------------------------------------------------------------
+
+
+def _csv_file(path: Path) -> None:
+    path.with_suffix(".csv").write_bytes(b"External ID\r\nA\r\n")
+
+
+def _refuse_writing(monkeypatch: Any, path: Path) -> None:
+    real_open = Path.open
+
+    def guarded(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if self == path and ("+" in mode or "w" in mode):
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", guarded)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("csv", r"only be written into an \.xlsx or \.xlsm workbook, not into u\.csv"),
+        ("lock file", r"u\.xlsx is open in Excel \(or another program\): close it"),
+        ("read-only", r"permission denied\. If it is open in another program, close it"),
+        ("folder", r"Can't save into .*: you may not create files in that folder"),
+        ("foreign F1", r"cell F1 holds 'Owner'; the tool needs columns F\.\.J"),
+        ("foreign J3", r"cell J3 holds 7; the tool needs columns F\.\.J"),
+        ("not a zip", r"is not a readable Excel workbook"),
+        ("password", r"is password-protected"),
+    ],
+)
+def test_check_writable_refuses_what_write_back_refuses(
+    tmp_path: Path, monkeypatch: Any, case: str, message: str
+) -> None:
+    header: list[Any] = list(HEADER)
+    header_row = 1
+    if case == "foreign F1":
+        header += ["Owner"]
+    elif case == "foreign J3":
+        header += [None, "Job ID", None, None, 7]
+        header_row = 3
+    path = build_workbook(tmp_path / "u.xlsx", ROWS, header=header, header_row=header_row)
+    table = workbook.read_table(path)
+    if case == "csv":
+        _csv_file(path)
+        path = path.with_suffix(".csv")
+        table = workbook.read_table(path)
+    elif case == "lock file":
+        (tmp_path / "~$u.xlsx").write_bytes(b"owner")
+    elif case == "read-only":
+        _refuse_writing(monkeypatch, path)
+    elif case == "folder":
+        monkeypatch.setattr(workbook.os, "access", lambda p, mode: Path(p) != tmp_path)
+    elif case == "not a zip":
+        path.write_bytes(b"not a zip at all")
+    elif case == "password":
+        path.write_bytes(workbook.OLE_MAGIC + b"\0" * 100)
+    before = path.read_bytes()
+    for call in (
+        lambda: workbook.check_writable(path, table),
+        lambda: workbook.write_back(path, table=table, findings=FINDINGS),
+    ):
+        with pytest.raises(WorkbookError, match=message):
+            call()
+    assert path.read_bytes() == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".u-")]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], list(model.RESULT_COLUMNS), [None, None, None, None, " MARKS "], ["issues"]],
+)
+def test_check_writable_passes_a_file_the_tool_can_write(tmp_path: Path, extra: list[Any]) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", ROWS, header=[*HEADER, *extra])
+    before = path.read_bytes()
+    table = workbook.read_table(path)
+    assert workbook.check_writable(path, table) is None
+    assert path.read_bytes() == before  # a check changes nothing
+    workbook.write_back(path, table=table, findings=FINDINGS)

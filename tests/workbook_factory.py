@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.formatting.rule import CellIsRule, DataBarRule, FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -228,3 +229,159 @@ def ribbon_relationships(path: Path) -> list[str]:
         if rel.get("Type", "").endswith("/ui/extensibility")
         and rel.get("Type", "").startswith("http://schemas.microsoft.com/office/")
     ]
+
+
+def rewrite_part(path: Path, name: str, edit: Callable[[bytes], bytes]) -> Path:
+    """Rewrite one zip part, as another program would have written it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, edit(data) if info.filename == name else data)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+# openpyxl writes a formula cell as <c r="C2" s="1"><f>1/4</f><v /></c>: no type, no value.
+_OPENPYXL_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f([^>]*)>(.*?)</f><v\s*/></c>')
+
+
+def set_formula_results(
+    path: Path,
+    results: Mapping[str, tuple[str | None, str]],
+    part: str = "xl/worksheets/sheet1.xml",
+) -> Path:
+    """Give formula cells the calculated values Excel saves: {cell: (t attribute, <v> text)}."""
+
+    def cached(cell: re.Match[bytes]) -> bytes:
+        ref, attrs, f_attrs, formula = cell.groups()
+        if ref.decode() not in results:
+            return cell.group(0)
+        kind, text = results[ref.decode()]
+        t = f' t="{kind}"'.encode() if kind else b""
+        return (
+            b'<c r="'
+            + ref
+            + b'"'
+            + attrs
+            + t
+            + b"><f"
+            + f_attrs
+            + b">"
+            + formula
+            + b"</f><v>"
+            + text.encode()
+            + b"</v></c>"
+        )
+
+    return rewrite_part(path, part, lambda xml: _OPENPYXL_FORMULA_CELL.sub(cached, xml))
+
+
+# Excel 2010+ extensions as Excel writes them (namespaces declared on the <ext> elements).
+X14_NS = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
+XM_NS = "http://schemas.microsoft.com/office/excel/2006/main"
+DATA_BAR_ID = "{8D3A1B2C-0000-4000-8000-000000000001}"
+X14_DATA_VALIDATION = (
+    f'<ext uri="{{CCE6A557-97BC-4b89-ADB6-D9C93CAAF3DF}}" xmlns:x14="{X14_NS}">'
+    f'<x14:dataValidations count="1" xmlns:xm="{XM_NS}">'
+    '<x14:dataValidation type="list" allowBlank="1" showInputMessage="1" showErrorMessage="1">'
+    "<x14:formula1><xm:f>Lists!$A$1:$A$7</xm:f></x14:formula1><xm:sqref>B2:B100</xm:sqref>"
+    "</x14:dataValidation></x14:dataValidations></ext>"
+).encode()
+X14_DATA_BAR = (
+    f'<ext uri="{{78C0D931-6437-407d-A8EE-F0AAD7539E65}}" xmlns:x14="{X14_NS}">'
+    f'<x14:conditionalFormattings><x14:conditionalFormatting xmlns:xm="{XM_NS}">'
+    f'<x14:cfRule type="dataBar" id="{DATA_BAR_ID}"><x14:dataBar minLength="0" '
+    'maxLength="100" border="1" negativeBarBorderColorSameAsPositive="0">'
+    '<x14:cfvo type="autoMin"/><x14:cfvo type="autoMax"/><x14:borderColor rgb="FF638EC6"/>'
+    '<x14:negativeFillColor rgb="FFFF0000"/><x14:axisColor rgb="FF000000"/></x14:dataBar>'
+    "</x14:cfRule><xm:sqref>C2:C10</xm:sqref></x14:conditionalFormatting>"
+    "</x14:conditionalFormattings></ext>"
+).encode()
+# The main part's data bar rule points at its x14 twin through this link.
+DATA_BAR_LINK = (
+    f'<extLst><ext uri="{{B025F937-C7B1-47D3-B67F-A62EFF666E3E}}" xmlns:x14="{X14_NS}">'
+    f"<x14:id>{DATA_BAR_ID}</x14:id></ext></extLst>"
+).encode()
+# A slicer list refers to a slicer part by relationship id: openpyxl drops that part.
+X14_SLICERS = (
+    f'<ext uri="{{A8765BA9-456A-4dab-B4F3-ACF838C121DE}}" xmlns:x14="{X14_NS}">'
+    '<x14:slicerList><x14:slicer r:id="rId9"/></x14:slicerList></ext>'
+).encode()
+X15_WORKBOOK = (
+    b'<ext uri="{140A7094-0E35-4892-8432-C4D2E57EDEB5}" '
+    b'xmlns:x15="http://schemas.microsoft.com/office/spreadsheetml/2010/11/main">'
+    b'<x15:workbookPr chartTrackingRefBase="1"/></ext>'
+)
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def build_extended_workbook(
+    path: Path, rows: Sequence[Sequence[Any]], *, root_namespaces: bool = False
+) -> Path:
+    """Updates (with a data bar on C and an x14 list validation on B pointing at the Lists
+    sheet), Lists, Settings and Log sheets, each with Excel 2010+ extensions openpyxl drops.
+
+    `root_namespaces` declares x14/xm on each <worksheet> instead of on the <ext> elements, as
+    some programs do.
+    """
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = model.UPDATES_SHEET
+    ws.append(HEADER)
+    for line in rows:
+        ws.append(list(line))
+    local = DataValidation(type="list", formula1='"On Track,Off Track"', allow_blank=True)
+    local.add("E2:E100")
+    ws.add_data_validation(local)
+    ws.conditional_formatting.add(
+        "C2:C10", DataBarRule(start_type="min", end_type="max", color="FF638EC6")
+    )
+    lists = wb.create_sheet("Lists")
+    for status in model.DEFAULT_STATUSES:
+        lists.append([status])
+    settings = wb.create_sheet(model.SETTINGS_SHEET)
+    settings.append(["Setting", "Value", "What it means"])
+    wb.create_sheet(model.LOG_SHEET).append(list(model.LOG_COLUMNS))
+    wb.save(path)
+
+    def strip(ext: bytes) -> bytes:
+        return ext.replace(f' xmlns:x14="{X14_NS}"'.encode(), b"").replace(
+            f' xmlns:xm="{XM_NS}"'.encode(), b""
+        )
+
+    def extend(sheet_exts: bytes, link: bool) -> Callable[[bytes], bytes]:
+        def edit(xml: bytes) -> bytes:
+            exts = strip(sheet_exts) if root_namespaces else sheet_exts
+            rule_link = strip(DATA_BAR_LINK) if root_namespaces else DATA_BAR_LINK
+            declarations = f' xmlns:r="{REL_NS}"'
+            if root_namespaces:
+                declarations += f' xmlns:x14="{X14_NS}" xmlns:xm="{XM_NS}"'
+            xml = xml.replace(b"<worksheet ", b"<worksheet" + declarations.encode() + b" ", 1)
+            if link:
+                xml = xml.replace(b"</dataBar></cfRule>", b"</dataBar>" + rule_link + b"</cfRule>")
+            return xml.replace(b"</worksheet>", b"<extLst>" + exts + b"</extLst></worksheet>")
+
+        return edit
+
+    sheet_exts = X14_DATA_VALIDATION + X14_DATA_BAR + X14_SLICERS
+    rewrite_part(path, "xl/worksheets/sheet1.xml", extend(sheet_exts, link=True))
+    for part in ("sheet2", "sheet3", "sheet4"):
+        rewrite_part(path, f"xl/worksheets/{part}.xml", extend(X14_DATA_VALIDATION, link=False))
+    rewrite_part(
+        path,
+        "xl/workbook.xml",
+        lambda xml: xml.replace(
+            b"</workbook>", b"<extLst>" + X15_WORKBOOK + b"</extLst></workbook>"
+        ),
+    )
+    return path
+
+
+def root_extensions(xml: bytes) -> bytes | None:
+    """The raw <extLst>...</extLst> that closes a part, as the bytes stand."""
+    found = re.search(
+        rb"<extLst>(?:(?!<extLst>).)*</extLst>\s*</(?:worksheet|workbook)>\s*$", xml, re.S
+    )
+    return found.group(0).rsplit(b"</", 1)[0].rstrip() if found else None
