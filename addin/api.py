@@ -13,186 +13,69 @@ sending the key to another host), and every failure becomes one of the exception
   502/503/504, honouring Retry-After. A 500 from the status endpoint is a failed job (the seed
   article says so), not a fault to retry.
 - The API key is sent only to the configured origin and never appears in a message or repr.
+
+The base URL and upload name are checked in addin/endpoints.py; answers are turned into words
+(and the key redacted from them) in addin/responses.py. Both are pure.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
-import html
-import ipaddress
-import json
 import re
 import socket
 import ssl
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
+from addin.endpoints import (
+    DEFAULT_SUBDOMAIN,
+    GOV_SUBDOMAIN,
+    check_upload_name,
+    origin,
+    resolve_base_url,
+    shown_host,
+    upload_name,
+)
 from addin.errors import ApiError, AuthError, ConfigError, JobTimeout, NetworkError
+from addin.responses import (
+    JOB_ID,
+    RAW_BODY_LIMIT,
+    backoff,
+    decode_body,
+    full_text,
+    job_id_from_body,
+    looks_like_html,
+    redact,
+    retry_after,
+    summary,
+    trim,
+    wait_words,
+)
 
-DEFAULT_SUBDOMAIN = "api"
-GOV_SUBDOMAIN = "gov-api"
-API_DOMAIN = "achieveit.com"
+__all__ = [
+    "JobState",
+    "JobStatus",
+    "ProgressUpdatesClient",
+    "Submission",
+    "resolve_base_url",
+    "upload_name",
+]
+
 SUBMIT_PATH = "/api/progressupdates/"
 STATUS_PATH = "/api/progressupdates/status/"
 
 MAX_REDIRECTS = 5
-RETRY_AFTER_CAP = 60.0  # seconds: never wait longer than this on a server's say-so
-BACKOFF_CAP = 30.0
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MIN_REQUEST_SECONDS = 0.5  # a request near a deadline still gets this long to be answered
-TEXT_LIMIT = 300  # characters of server text shown in a message
-RAW_BODY_LIMIT = 4000  # characters of a POST answer kept for the log
-BODY_LIMIT = 100_000  # characters of a job's status text kept whole in JobStatus.body
-NAME_STEM_LIMIT = 64
 
-_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_JOB_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
-_UPLOAD_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _KEY = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: anything else can't be a header
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-def resolve_base_url(subdomain: str | None = None, base_url: str | None = None) -> str:
-    """The API's base URL, without a trailing slash.
-
-    A base-URL override wins; otherwise `https://<subdomain>.achieveit.com` ("api" by default,
-    "gov-api" for government tenants). A pasted host such as "api.achieveit.com" or
-    "https://gov-api.achieveit.com/" in the subdomain setting is normalised to its first label.
-    Raises ConfigError with a fix for anything else.
-    """
-    if base_url is not None and base_url.strip():
-        return _check_base_url(base_url.strip())
-    label = (subdomain or "").strip().lower() or DEFAULT_SUBDOMAIN
-    label = _pasted_host_label(label)
-    if not _LABEL.fullmatch(label):
-        raise ConfigError(
-            f"The API subdomain '{_trim(label, 80)}' is not valid: use just the first part of "
-            f"the address, such as '{DEFAULT_SUBDOMAIN}' (or '{GOV_SUBDOMAIN}' for government), "
-            "made of letters, digits and '-'. To use a full address, set the Base URL override."
-        )
-    return f"https://{label}.{API_DOMAIN}"
-
-
-def _pasted_host_label(value: str) -> str:
-    """'https://api.achieveit.com/' or 'api.achieveit.com' -> 'api'; anything else unchanged."""
-    host = re.sub(r"^[a-z]+://", "", value).split("/", 1)[0]
-    suffix = "." + API_DOMAIN
-    if host.endswith(suffix) and _LABEL.fullmatch(host[: -len(suffix)]):
-        return host[: -len(suffix)]
-    if "." in value or "/" in value or ":" in value:
-        raise ConfigError(
-            f"'{_trim(value, 80)}' is a web address, not an API subdomain. Put only the first "
-            f"part in the subdomain setting (for https://{DEFAULT_SUBDOMAIN}.{API_DOMAIN} that "
-            f"is '{DEFAULT_SUBDOMAIN}'), or put the full address in the Base URL override."
-        )
-    return value
-
-
-def _check_base_url(value: str) -> str:
-    if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
-        # Checked first, so that no message below echoes a password.
-        raise ConfigError(
-            "The Base URL override must not contain a user name or password: remove the part "
-            "before '@'. The API key is stored separately (Set API Key)."
-        )
-    shown = _trim(value, 120)
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"The Base URL override '{shown}' is not a valid web address.") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ConfigError(
-            f"The Base URL override '{shown}' must start with https://, "
-            f"for example https://{DEFAULT_SUBDOMAIN}.{API_DOMAIN}"
-        )
-    host = parts.hostname or ""
-    if not host or not _valid_host(host):
-        raise ConfigError(f"The Base URL override '{shown}' has no valid host name.")
-    if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
-        raise ConfigError(
-            f"The Base URL override '{shown}' must not contain '?' or '#': "
-            f"use just the address, for example https://{DEFAULT_SUBDOMAIN}.{API_DOMAIN}"
-        )
-    if scheme == "http" and not _is_loopback(host):
-        raise ConfigError(
-            f"The Base URL override '{shown}' uses plain http://, which would send your API key "
-            "and updates unencrypted. Use https:// (plain http is allowed only for a server on "
-            "this computer, such as the local stand-in at http://127.0.0.1)."
-        )
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None:
-        netloc += f":{port}"
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
-
-
-def _valid_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    labels = host.rstrip(".").split(".")
-    return all(re.fullmatch(r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?", lb) for lb in labels)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-# Letters that NFKD does not split into ASCII + accent.
-_NO_DECOMPOSITION = str.maketrans(
-    {
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-        "œ": "oe",
-        "Œ": "OE",
-        "ø": "o",
-        "Ø": "O",
-        "đ": "d",
-        "Đ": "D",
-        "ł": "l",
-        "Ł": "L",
-        "þ": "th",
-        "Þ": "Th",
-    }
-)
-
-
-def upload_name(source_name: str, now: dt.datetime) -> str:
-    """A URL-safe name for the upload: the workbook's file stem plus a timestamp.
-
-    "C:/Plans/Q3 updates (final).xlsx" at 2026-11-29 10:22:33 -> "Q3-updates-final_20261129-102233".
-    Only ASCII letters, digits, '-' and '_' (accents are transliterated, other characters become
-    '-'), so the name survives any server's path handling.
-    """
-    base = re.split(r"[\\/]", source_name or "")[-1]
-    base = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", base)  # drop the extension, if any
-    base = base.translate(_NO_DECOMPOSITION)
-    ascii_text = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_text)
-    stem = re.sub(r"[-_]*-[-_]*", "-", stem)  # a run holding a '-' becomes one '-'
-    stem = re.sub(r"_+", "_", stem).strip("-_")
-    stem = stem[:NAME_STEM_LIMIT].rstrip("-_") or "progress-updates"
-    return f"{stem}_{now:%Y%m%d-%H%M%S}"
 
 
 # --------------------------------------------------------------------------- results
@@ -316,7 +199,7 @@ class ProgressUpdatesClient:
         self._clock = clock
         self._status_retries = max(0, int(status_retries))
         self._user_agent = _user_agent()
-        self._origin = _origin(self.base_url)
+        self._origin = origin(self.base_url)
 
     def __repr__(self) -> str:
         return f"ProgressUpdatesClient({self.base_url!r})"
@@ -335,11 +218,7 @@ class ProgressUpdatesClient:
 
     def submit(self, csv_bytes: bytes, name: str) -> Submission:
         """POST the CSV. Never retried: see the module docstring."""
-        if not _UPLOAD_NAME.fullmatch(name or ""):
-            raise ConfigError(
-                f"'{_trim(str(name), 80)}' can't be used as the upload name: use letters, "
-                "digits, '-' and '_' only (upload_name() makes one from the file name)."
-            )
+        check_upload_name(name)
         url = self.base_url + SUBMIT_PATH + name
         headers = {"Content-Type": "text/csv; charset=utf-8"}
         try:
@@ -350,21 +229,21 @@ class ProgressUpdatesClient:
 
     def _submission(self, response: requests.Response, url: str) -> Submission:
         code = response.status_code
-        text = self._redact(_decode(response))
+        text = self._text(response)
         if 200 <= code < 300:
-            job_id = _job_id_from_body(text)
+            job_id = job_id_from_body(text)
             if job_id is None:
                 raise ApiError(
                     f"AchieveIt answered {code} but sent back no Job ID, so the upload may have "
                     "been queued anyway. Check in AchieveIt (or the job list) before sending "
                     f"again. It said: {self._shown(text)}",
                     http_status=code,
-                    body=_trim(text, RAW_BODY_LIMIT),
+                    body=trim(text, RAW_BODY_LIMIT),
                     maybe_queued=True,
                 )
-            return Submission(job_id, code, _trim(text, RAW_BODY_LIMIT), url)
+            return Submission(job_id, code, trim(text, RAW_BODY_LIMIT), url)
         shown = self._shown(text)
-        body = _trim(text, RAW_BODY_LIMIT)
+        body = trim(text, RAW_BODY_LIMIT)
         if code in (401, 403):
             raise self._auth_error(code, shown, body)
         if code == 404:
@@ -420,9 +299,9 @@ class ProgressUpdatesClient:
     def _status(self, job_id: str, deadline: float | None) -> JobStatus:
         """status(), but a transient fault still unresolved at the deadline raises _OutOfTime."""
         job_id = (job_id or "").strip()
-        if not _JOB_ID.fullmatch(job_id) or set(job_id) == {"."}:
+        if not JOB_ID.fullmatch(job_id) or set(job_id) == {"."}:
             raise ConfigError(
-                f"'{_trim(job_id, 80)}' is not a Job ID: AchieveIt's Job IDs hold only letters, "
+                f"'{trim(job_id, 80)}' is not a Job ID: AchieveIt's Job IDs hold only letters, "
                 "digits, '-', '_' and '.'. Copy it again from the Job ID column or the Log sheet."
             )
         url = self.base_url + STATUS_PATH + quote(job_id, safe="")
@@ -437,15 +316,15 @@ class ProgressUpdatesClient:
                 error.__cause__ = exc
                 if last or not retryable:
                     raise error from exc
-                self._pause(_backoff(attempt), deadline, error, server_asked=False)
+                self._pause(backoff(attempt), deadline, error, server_asked=False)
             else:
                 if response.status_code not in RETRY_STATUSES or last:
                     return self._job_status(job_id, response, url)
-                asked = _retry_after(response)
+                asked = retry_after(response.headers.get("Retry-After"))
                 try:  # builds the error this fault would raise, in case time runs out
                     self._job_status(job_id, response, url)
                 except ApiError as error:
-                    self._pause(asked or _backoff(attempt), deadline, error, asked is not None)
+                    self._pause(asked or backoff(attempt), deadline, error, asked is not None)
             attempt += 1
 
     def _capped_timeout(self, deadline: float) -> tuple[float, float]:
@@ -471,11 +350,12 @@ class ProgressUpdatesClient:
 
     def _job_status(self, job_id: str, response: requests.Response, url: str) -> JobStatus:
         code = response.status_code
-        text = self._redact(_decode(response))
+        text = self._text(response)
         shown = self._summary(text)
         if code in (200, 202, 400, 500):
             # Redacted again: unescaping HTML or JSON could spell the key out afresh.
-            whole = self._redact(_full_text(text, is_html=_is_html(response, text)))
+            is_html = looks_like_html(response.headers.get("Content-Type", ""), text)
+            whole = self._redact(full_text(text, is_html=is_html))
             if code == 202:
                 return JobStatus(job_id, JobState.PROCESSING, code, shown or "Processing…", whole)
             if code == 200:
@@ -483,7 +363,7 @@ class ProgressUpdatesClient:
             # The seed: 400 and 500 both mean "failed to be processed".
             default = f"AchieveIt could not process the updates ({code}) and gave no reason."
             return JobStatus(job_id, JobState.FAILED, code, shown or default, whole)
-        body = _trim(text, RAW_BODY_LIMIT)
+        body = trim(text, RAW_BODY_LIMIT)
         if code in (401, 403):
             raise self._auth_error(code, shown or "(no text)", body)
         if code == 404:
@@ -587,11 +467,11 @@ class ProgressUpdatesClient:
             if not followable or not location:
                 return response
             target = urljoin(url, location)
-            if _origin(target) != self._origin:
+            if origin(target) != self._origin:
                 response.close()
                 raise ApiError(
                     f"AchieveIt redirected the request from {url} to another host "
-                    f"({_host_of(target)}). The API key was not sent there and nothing was "
+                    f"({shown_host(target)}). The API key was not sent there and nothing was "
                     "submitted. Check the API subdomain or base URL."
                 )
             response.close()
@@ -605,7 +485,7 @@ class ProgressUpdatesClient:
         self, exc: requests.RequestException, method: str, url: str
     ) -> tuple[ApiError, bool]:
         """Map a requests exception to (error to raise, whether a GET may be retried)."""
-        host = _host_of(url)
+        host = shown_host(url)
         kind = _failure_kind(exc)
         not_sent = " The updates were not submitted." if method == "POST" else ""
         if kind == "dns":
@@ -665,40 +545,22 @@ class ProgressUpdatesClient:
             )
         return AuthError(message, http_status=code, body=body)
 
+    def _text(self, response: requests.Response) -> str:
+        """The answer's body as text, the key redacted (see responses.redact)."""
+        content_type = response.headers.get("Content-Type", "")
+        return self._redact(decode_body(response.content, content_type))
+
     def _redact(self, text: str) -> str:
-        # A misbehaving server or proxy may echo request headers back: never pass the key on.
-        return text.replace(self._key, "[API key hidden]")
+        return redact(text, self._key)
 
     def _summary(self, text: str) -> str:
-        """_readable, redacted after unescaping (HTML entities or JSON escapes could spell the
-        key out afresh) and before trimming (which could cut it where it no longer matches)."""
-        return _trim(self._redact(_readable(text, limit=BODY_LIMIT)), TEXT_LIMIT)
+        return summary(text, self._key)
 
     def _shown(self, text: str) -> str:
         return self._summary(text) or "(no text)"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
-
-
-def _host_of(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or url
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return f"{host}:{port}" if port else host
 
 
 def _failure_kind(exc: BaseException) -> str:
@@ -741,165 +603,5 @@ def _cause_chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _backoff(attempt: int) -> float:
-    return min(2.0**attempt, BACKOFF_CAP)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """Seconds from a Retry-After header (seconds or HTTP-date), capped; None if absent/bad."""
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        seconds = float(value)
-    else:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
-
-
 def _wait_words(response: requests.Response) -> str:
-    seconds = _retry_after(response)
-    if seconds is None:
-        return "a minute"
-    whole = max(1, round(seconds))
-    return f"{whole} second{'s' if whole != 1 else ''}"
-
-
-def _decode(response: requests.Response) -> str:
-    data = response.content or b""
-    match = re.search(r"charset=\"?([\w.:-]+)", response.headers.get("Content-Type", ""), re.I)
-    if match:
-        try:
-            return data.decode(match.group(1), errors="replace")
-        except LookupError:
-            pass
-    return data.decode("utf-8", errors="replace")
-
-
-def _job_id_from_body(text: str) -> str | None:
-    """The Job ID from a POST answer: plain text, a JSON string, or a JSON object."""
-    text = text.strip().lstrip("\ufeff").strip()
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = text.strip("'\"").strip()
-    candidate = _find_job_id(data)
-    return candidate if candidate and _JOB_ID.fullmatch(candidate) else None
-
-
-def _find_job_id(data: Any, depth: int = 0) -> str | None:
-    if isinstance(data, str):
-        return data.strip()
-    if isinstance(data, int) and not isinstance(data, bool):
-        return str(data)
-    if not isinstance(data, dict) or depth > 3:
-        return None
-    keyed = {re.sub(r"[^a-z]", "", str(k).lower()): v for k, v in data.items()}
-    for key in ("jobid", "id"):
-        value = keyed.get(key)
-        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
-            return str(value).strip()
-    for value in data.values():  # e.g. {"data": {"jobId": ...}}
-        if isinstance(value, dict):
-            found = _find_job_id(value, depth + 1)
-            if found:
-                return found
-    return None
-
-
-_KEPT = "\ue000"  # a private-use character: marks the line breaks kept inside HTML <pre>
-_MESSAGE_KEYS = ("message", "error", "errors", "detail", "title", "status")
-
-
-def _readable(text: str, limit: int = TEXT_LIMIT) -> str:
-    """Server text fit for a message: JSON messages unwrapped, HTML tags stripped, trimmed."""
-    text = text.strip().lstrip("\ufeff")
-    if text[:1] in '{["':
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if isinstance(data, str):
-            text = data
-        elif isinstance(data, dict):
-            lowered = {str(k).lower(): v for k, v in data.items()}
-            picked = next((lowered[k] for k in _MESSAGE_KEYS if lowered.get(k)), None)
-            text = picked if isinstance(picked, str) else json.dumps(data, ensure_ascii=False)
-        elif data is not None:
-            text = json.dumps(data, ensure_ascii=False)
-    if re.search(r"<[A-Za-z!/][^>]*>", text):
-        text = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", text)
-        text = re.sub(r"(?s)<!--.*?-->", " ", text)
-        text = re.sub(r"<[^>]*>", " ", text)
-        text = html.unescape(text)
-    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
-    return _trim(re.sub(r"\s+", " ", text).strip(), limit)
-
-
-def _is_html(response: requests.Response, text: str) -> bool:
-    """An HTML page (by its type or its start), not plain text that happens to hold a '<x>'."""
-    if "html" in response.headers.get("Content-Type", "").lower():
-        return True
-    return bool(re.match(r"\s*<(!doctype|html|head|body|div|p|h[1-6]|pre|table|ul)\b", text, re.I))
-
-
-def _full_text(text: str, *, is_html: bool = False, limit: int = BODY_LIMIT) -> str:
-    """Server text kept whole for matching lines to rows: like _readable, but every line stays
-    its own line (JSON lists give a line per element, HTML blocks a line per block)."""
-    text = text.strip().lstrip("\ufeff")
-    if text[:1] in '{["':
-        try:
-            data = json.loads(text)
-        except ValueError:
-            pass
-        else:
-            text = "\n".join(_json_lines(data))
-    if is_html:
-        text = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", text)
-        text = re.sub(r"(?s)<!--.*?-->", " ", text)
-        # Source line breaks are spaces in HTML, except inside <pre>; blocks and <br> break lines.
-        text = re.sub(r"(?is)<pre\b.*?</pre\s*>", lambda m: m.group(0).replace("\n", _KEPT), text)
-        text = re.sub(r"\s*[\r\n]\s*", " ", text).replace(_KEPT, "\n")
-        text = re.sub(r"(?i)<br\s*/?>|</?(p|div|li|tr|h[1-6]|ul|ol|table|pre)\b[^>]*>", "\n", text)
-        text = html.unescape(re.sub(r"<[^>]*>", " ", text))
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = [re.sub(r"[\s\x00-\x1f\x7f]+", " ", line).strip() for line in lines]
-    return _trim("\n".join(line for line in lines if line), limit)
-
-
-def _json_lines(data: Any, depth: int = 0) -> list[str]:
-    """A JSON answer as text lines: strings as they are, one line per list element, and a
-    flat object (e.g. {"externalId": "X-1", "error": "..."}) as one "key: value" line."""
-    if isinstance(data, str):
-        return data.splitlines()
-    if depth > 10 or not isinstance(data, list | dict):
-        return [json.dumps(data, ensure_ascii=False)]
-    if isinstance(data, list):
-        return [line for item in data for line in _json_lines(item, depth + 1)]
-    if all(not isinstance(v, list | dict) for v in data.values()):
-        return [", ".join(f"{k}: {_scalar(v)}" for k, v in data.items())] if data else []
-    lines: list[str] = []
-    for key, value in data.items():
-        if isinstance(value, list | dict):
-            lines.extend(_json_lines(value, depth + 1))
-        else:
-            lines.append(f"{key}: {_scalar(value)}")
-    return lines
-
-
-def _scalar(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _trim(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return wait_words(response.headers.get("Retry-After"))

@@ -15,7 +15,7 @@ import xlbook
 from faultserver import FaultServer, Reply
 from xlbook import UPDATES_HEADER, actions, alerts, cell, make_book, reopen, sheet_after
 
-from addin import csvfile, marks, model, results, ribbon, rules
+from addin import csvfile, dialogs, excelbook, marks, model, presslock, results, ribbon, rules
 from addin.credentials import host_of
 from addin.sandbox import DEMO_ITEMS, start_sandbox
 
@@ -112,7 +112,7 @@ def test_table_from_cells_finds_header_and_trims_trailing_blank_rows(
     cells, header_row, row_numbers
 ):
     padded = [list(r) + [None] * (10 - len(r)) for r in cells]
-    table = ribbon.table_from_cells(padded, source="b.xlsm", sheet="Updates")
+    table = excelbook.table_from_cells(padded, source="b.xlsm", sheet="Updates")
     assert table.header_row == header_row
     assert [r.number for r in table.rows] == row_numbers
     assert all(len(r.values) == len(model.COLUMNS) and not r.hidden for r in table.rows)
@@ -120,7 +120,7 @@ def test_table_from_cells_finds_header_and_trims_trailing_blank_rows(
 
 def test_dates_and_excel_errors_arrive_as_the_rules_expect():
     book = make_book(updates(["ENG-0042", "On Track", "#N/A", AS_OF, None]))
-    cells = ribbon._read_updates(book).table.rows[0].values
+    cells = excelbook.read_updates(book).table.rows[0].values
     assert cells == ("ENG-0042", "On Track", "#N/A", dt.datetime(2026, 3, 1), None)
 
 
@@ -140,7 +140,7 @@ def test_validate_marks_each_bad_cell_and_explains_it_in_issues():
 
     grid = sheet_after(book, "Updates")
     report = rules.validate_table(
-        ribbon.table_from_cells(
+        excelbook.table_from_cells(
             [
                 list(r) + [None] * 10
                 for r in updates(
@@ -282,7 +282,7 @@ def test_submit_and_refresh_calls_do_not_grow_with_rows(monkeypatch):
 
 
 class _ExcelLikeSheet:
-    """Just enough of a sheet for _last_row, with Excel's own End(xlUp) semantics (the remote
+    """Just enough of a sheet for last_row, with Excel's own End(xlUp) semantics (the remote
     engine's end() does not jump over blanks the way Excel does)."""
 
     def __init__(self, used_last_row: int, last_by_column: dict[int, int]) -> None:
@@ -311,13 +311,13 @@ class _ExcelLikeSheet:
     ("used", "by_column", "expected", "calls"),
     [
         (40, {1: 40}, 40, 0),  # a normal sheet: the used range is right, no extra call
-        (1_048_576, {1: 12, 6: 15}, 15, ribbon.READ_WIDTH),  # formatted to the bottom
-        (30_000, {1: 20_000}, 20_000, ribbon.READ_WIDTH),
+        (1_048_576, {1: 12, 6: 15}, 15, excelbook.READ_WIDTH),  # formatted to the bottom
+        (30_000, {1: 20_000}, 20_000, excelbook.READ_WIDTH),
     ],
 )
 def test_bloated_used_range_is_trimmed_with_one_call_per_column(used, by_column, expected, calls):
     sheet = _ExcelLikeSheet(used, by_column)
-    assert ribbon._last_row(sheet, ribbon.READ_WIDTH) == expected
+    assert excelbook.last_row(sheet, excelbook.READ_WIDTH) == expected
     assert sheet.calls == calls
 
 
@@ -357,7 +357,7 @@ def test_submit_sends_the_rows_and_writes_job_results_and_log(keyed):
     log = sheet_after(book, "Log")
     expected_csv = csvfile.export_csv(
         rules.validate_table(
-            ribbon.table_from_cells(
+            excelbook.table_from_cells(
                 [
                     r + [None] * 5
                     for r in updates(*[[*g[:3], dt.datetime(2026, 3, 1), g[4]] for g in GOOD_ROWS])
@@ -618,7 +618,7 @@ def test_unexpected_error_is_logged_without_the_key(keyed, monkeypatch, tmp_path
 @pytest.fixture
 def lock_in_tmp(monkeypatch, tmp_path):
     path = tmp_path / "press.lock"
-    monkeypatch.setattr(ribbon, "lock_path", lambda book: path)
+    monkeypatch.setattr(presslock, "lock_path", lambda book: path)
     return path
 
 
@@ -649,8 +649,8 @@ def test_export_without_a_save_dialog_never_overwrites(monkeypatch, tmp_path):
     def no_tk(suggested: Path) -> str:
         raise ModuleNotFoundError("No module named 'tkinter'")
 
-    monkeypatch.setattr(ribbon, "_ask_path_dialog", no_tk)
-    monkeypatch.setattr(ribbon, "_book_folder", lambda book: tmp_path)
+    monkeypatch.setattr(dialogs, "ask_path_dialog", no_tk)
+    monkeypatch.setattr(dialogs, "book_folder", lambda book: tmp_path)
     existing = tmp_path / "updates-updates.csv"
     existing.write_bytes(b"the user's own file")
     book = make_book(updates(*GOOD_ROWS))

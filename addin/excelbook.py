@@ -1,0 +1,288 @@
+"""The live workbook as the ribbon buttons see it: one read per sheet, bounded block writes.
+
+Excel round trips are slow (COM on Windows, AppleScript on Mac), so a press makes a fixed number
+of them whatever the row count: each sheet is read in one call, each result column is written as
+one block, and the red/amber cells come from two conditional-format rules of the template driven
+by the hidden Marks column (see addin/marks.py), itself written as one block. Nothing in the
+input columns A..E is ever written.
+
+Only xlwings and the small shared modules load with this module: a ribbon click stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import xlwings as xw
+
+from . import marks, model
+from .cells import is_blank as _blank
+from .cells import normal_label as _label
+from .cells import sheet_index
+from .errors import WorkbookError
+
+INPUT_WIDTH = len(model.COLUMNS)  # A..E
+ISSUES_COL = INPUT_WIDTH + 1  # F (1-based)
+JOB_ID_COL = ISSUES_COL + 1  # G
+MARKS_COL = marks.MARKS_INDEX + 1  # J (1-based)
+READ_WIDTH = marks.MARKS_INDEX + 1  # A..J
+RESULT_HEADERS = (*model.RESULT_COLUMNS, marks.MARKS_HEADER)  # F..J
+BLOAT_ROWS = 5_000  # past this, check the used range isn't just formatting (one call per column)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: one call per sheet
+# ---------------------------------------------------------------------------------------------
+
+
+def find_sheet(book: xw.Book, name: str) -> xw.Sheet | None:
+    sheets = list(book.sheets)
+    index = sheet_index([s.name for s in sheets], name)
+    return None if index is None else sheets[index]
+
+
+def last_row(sheet: xw.Sheet, width: int) -> int:
+    """The last row with anything in A..(width): the used range, unless formatting bloats it."""
+    last = sheet.used_range.last_cell.row
+    if last > BLOAT_ROWS:
+        # Formatting alone can stretch the used range: ask each column where its data ends
+        # (one call per column, from the first cell below the used range).
+        probe = min(last + 1, marks.EXCEL_MAX_ROWS)
+        last = max(sheet.range((probe, col)).end("up").row for col in range(1, width + 1))
+    return last
+
+
+def _read_block(sheet: xw.Sheet, width: int, min_width: int | None = None) -> list[list[Any]]:
+    """Cells A1:(last row, width) as a 2-D list, errors as text ('#N/A'), dates as datetime."""
+    if min_width is not None:  # read as many columns as the sheet uses, at least min_width
+        width = max(sheet.used_range.last_cell.column, min_width)
+    nrows = last_row(sheet, width)
+    values = sheet.range((1, 1), (nrows, width)).options(ndim=2, err_to_str=True).value
+    return [list(row) + [None] * (width - len(row)) for row in values]
+
+
+def table_from_cells(cells: Sequence[Sequence[Any]], source: str, sheet: str) -> model.Table:
+    """The Updates sheet's cells (anchored at A1) -> model.Table. Pure.
+
+    The header row is the first of the first 10 rows whose A cell reads 'External ID'. Rows run
+    from below it to the last row with anything in A..E. Hidden rows can't be seen in one read,
+    so none are reported hidden.
+    """
+    header_row = next(
+        (
+            i + 1
+            for i, row in enumerate(cells[: model.HEADER_SEARCH_ROWS])
+            if row and _label(row[0]) == model.EXTERNAL_ID.casefold()
+        ),
+        None,
+    )
+    if header_row is None:
+        return model.Table(source=source, sheet=sheet, header_row=None, header=(), rows=())
+    header = list(cells[header_row - 1][:INPUT_WIDTH])
+    while header and header[-1] is None:
+        header.pop()
+    inputs = [tuple((list(r[:INPUT_WIDTH]) + [None] * INPUT_WIDTH)[:INPUT_WIDTH]) for r in cells]
+    last = len(inputs)
+    while last > header_row and all(_blank(v) for v in inputs[last - 1]):
+        last -= 1
+    rows = tuple(model.Row(number=n, values=inputs[n - 1]) for n in range(header_row + 1, last + 1))
+    return model.Table(
+        source=source, sheet=sheet, header_row=header_row, header=tuple(header), rows=rows
+    )
+
+
+@dataclass
+class UpdatesSheet:
+    """What one read of the Updates sheet gives: its cells A..J and the Table built from them."""
+
+    sheet: xw.Sheet
+    cells: list[list[Any]]
+    table: model.Table
+
+    @property
+    def header_row(self) -> int:
+        assert self.table.header_row is not None
+        return self.table.header_row
+
+    @property
+    def data_rows(self) -> range:
+        """Every row below the header that the sheet uses (stale results included)."""
+        return range(self.header_row + 1, len(self.cells) + 1)
+
+    def cell(self, row: int, col: int) -> Any:
+        """1-based row and column, like Excel."""
+        return self.cells[row - 1][col - 1] if row <= len(self.cells) else None
+
+
+def read_updates(book: xw.Book) -> UpdatesSheet:
+    sheet = find_sheet(book, model.UPDATES_SHEET)
+    if sheet is None:
+        raise WorkbookError(
+            f"This workbook has no '{model.UPDATES_SHEET}' sheet. Rename the sheet that holds "
+            f"your updates to '{model.UPDATES_SHEET}', then try again."
+        )
+    cells = _read_block(sheet, READ_WIDTH)
+    table = table_from_cells(cells, source=book.name, sheet=sheet.name)
+    updates = UpdatesSheet(sheet, cells, table)
+    if table.header_row is not None:
+        _check_result_headers(updates)
+    return updates
+
+
+def _check_result_headers(updates: UpdatesSheet) -> None:
+    """F..J of the header row must be empty or the tool's own headers: the tool writes there."""
+    for offset, name in enumerate(RESULT_HEADERS):
+        value = updates.cell(updates.header_row, ISSUES_COL + offset)
+        if not _blank(value) and _label(value) != name.casefold():
+            letter = chr(ord("A") + ISSUES_COL - 1 + offset)
+            raise WorkbookError(
+                f"Cell {letter}{updates.header_row} of the Updates sheet holds '{value}', but "
+                f"the tool writes its results in columns F to J ({', '.join(RESULT_HEADERS)}). "
+                "Move that column to the right of J (or clear the cell), then try again."
+            )
+
+
+def read_settings(book: xw.Book) -> model.Settings:
+    sheet = find_sheet(book, model.SETTINGS_SHEET)
+    if sheet is None:
+        return model.Settings()
+    from .settings import parse_settings  # one parser for files and live workbooks
+
+    return parse_settings(_read_block(sheet, 0, min_width=INPUT_WIDTH))
+
+
+@dataclass
+class LogSheet:
+    sheet: xw.Sheet
+    cells: list[list[Any]]
+    columns: dict[str, int]  # LOG_COLUMNS name -> 0-based column index
+
+    def rows(self) -> range:
+        """Sheet rows below the header that hold anything."""
+        last = len(self.cells)
+        while last > 1 and all(_blank(v) for v in self.cells[last - 1]):
+            last -= 1
+        return range(2, last + 1)
+
+    def value(self, row: int, name: str) -> Any:
+        return self.cells[row - 1][self.columns[name]]
+
+
+def read_log(book: xw.Book) -> LogSheet:
+    """The Log sheet (added when missing), its missing headers written in one call."""
+    sheet = find_sheet(book, model.LOG_SHEET)
+    if sheet is None:
+        sheet = book.sheets.add(model.LOG_SHEET, after=book.sheets[-1])
+    cells = _read_block(sheet, 0, min_width=len(model.LOG_COLUMNS))
+    header = [_label(v) for v in cells[0]]
+    columns: dict[str, int] = {}
+    missing: list[str] = []
+    for name in model.LOG_COLUMNS:  # by header name, like workbook.py: a reordered Log works
+        if name.casefold() in header:
+            columns[name] = header.index(name.casefold())
+        else:
+            missing.append(name)
+    if missing:
+        start = max([i + 1 for i, h in enumerate(header) if h] or [0])
+        for offset, name in enumerate(missing):
+            columns[name] = start + offset
+        sheet.range((1, start + 1)).value = [missing]
+        width = start + len(missing)
+        cells = [row + [None] * (width - len(row)) for row in cells]
+        for offset, name in enumerate(missing):
+            cells[0][start + offset] = name
+    return LogSheet(sheet, cells, columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing: one block per column
+# ---------------------------------------------------------------------------------------------
+
+
+def write_column(updates: UpdatesSheet, col: int, header: str, values: Sequence[Any]) -> None:
+    """Header plus one value per data row, as one block starting at the header row."""
+    block = [[header], *([v] for v in values)]
+    updates.sheet.range((updates.header_row, col)).value = block
+
+
+def show_findings(updates: UpdatesSheet, report: model.Report) -> None:
+    """Issues text in F, Marks codes in J (the template's rules colour A..E from them)."""
+    from .results import cell_marks, issues_text_by_row
+
+    texts = issues_text_by_row(report.findings)
+    codes = marks.row_codes(cell_marks(report.findings))
+    rows = updates.data_rows
+    write_column(updates, ISSUES_COL, model.ISSUES, [texts.get(r) for r in rows])
+    write_column(updates, MARKS_COL, marks.MARKS_HEADER, [codes.get(r) for r in rows])
+
+
+def clear_findings(updates: UpdatesSheet) -> None:
+    """Empty Issues (F) and Marks (J) below the header: two blocks."""
+    blanks = [None] * len(updates.data_rows)
+    write_column(updates, ISSUES_COL, model.ISSUES, blanks)
+    write_column(updates, MARKS_COL, marks.MARKS_HEADER, blanks)
+
+
+def select_first(updates: UpdatesSheet, report: model.Report) -> None:
+    """Put the cursor on the first problem: its cell, or the Issues cell for a whole-row one."""
+    ordered = [*report.errors, *report.warnings]
+    if not ordered:
+        return
+    first = ordered[0]
+    if first.row <= updates.header_row:
+        row, col = updates.header_row, 1
+    elif first.column in model.COLUMNS:
+        row, col = first.row, model.COLUMNS.index(first.column) + 1
+    else:
+        row, col = first.row, ISSUES_COL
+    updates.sheet.activate()
+    updates.sheet.range((row, col)).select()
+
+
+def write_jobs(updates: UpdatesSheet, changes: dict[int, tuple[Any, str, dt.datetime]]) -> None:
+    """Job ID, Job Status, Checked At of the given rows; other rows keep what they hold."""
+    rows = updates.data_rows
+    block: list[list[Any]] = [list(model.RESULT_COLUMNS[1:])]
+    for r in rows:
+        old = [updates.cell(r, JOB_ID_COL + i) for i in range(3)]
+        block.append(list(changes[r]) if r in changes else old)
+    updates.sheet.range((updates.header_row, JOB_ID_COL)).value = block
+    for r, values in changes.items():  # keep the in-memory copy in step with the sheet
+        for i, value in enumerate(values):
+            updates.cells[r - 1][JOB_ID_COL - 1 + i] = value
+
+
+def append_log(log: LogSheet, entry: model.LogEntry) -> int:
+    """Write the entry below the last Log row (one call); return its sheet row."""
+    row = log.rows().stop  # first empty row after the data
+    width = max(log.columns.values()) + 1
+    values: list[Any] = [None] * width
+    for name, value in zip(model.LOG_COLUMNS, entry.cells(), strict=True):
+        values[log.columns[name]] = value
+    log.sheet.range((row, 1)).value = [values]
+    while len(log.cells) < row:
+        log.cells.append([None] * width)
+    log.cells[row - 1] = values + [None] * (len(log.cells[0]) - width)
+    return row
+
+
+def update_log_rows(log: LogSheet, changes: dict[int, tuple[str, str]]) -> None:
+    """New State and Message of some Log rows, as one block over State..Message."""
+    if not changes:
+        return
+    state_col, message_col = log.columns["State"], log.columns["Message"]
+    first, last = min(changes), max(changes)
+    left, right = min(state_col, message_col), max(state_col, message_col)
+    block = []
+    for r in range(first, last + 1):
+        row = [
+            log.cells[r - 1][c] if c < len(log.cells[r - 1]) else None
+            for c in range(left, right + 1)
+        ]
+        if r in changes:
+            row[state_col - left], row[message_col - left] = changes[r]
+        block.append(row)
+    log.sheet.range((first, left + 1)).value = block
