@@ -57,9 +57,6 @@ LOG_FILE = "achieveit-updates.log"
 
 _SECRETS: set[str] = set()  # API keys seen in this run, kept out of the crash log
 
-# tests/test_settings.py reads the Settings sheet through this name.
-_read_settings = read_settings
-
 
 # ---------------------------------------------------------------------------------------------
 # Failures: one decorator for every button

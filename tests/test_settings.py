@@ -102,12 +102,12 @@ def test_reading_settings_in_a_ribbon_click_does_not_load_openpyxl() -> None:
         import datetime as dt, sys
         sys.path.insert(0, "tests")
         import xlbook
-        from addin import ribbon, settings
+        from addin import excelbook, ribbon, settings
         book = xlbook.make_book(
             [xlbook.UPDATES_HEADER, ["X-1", "On Track", 1, dt.date(2026, 1, 1), ""]],
             settings=xlbook.settings_rows(**{"CSV date format": "MM/DD/YYYY"}),
         )
-        assert ribbon._read_settings(book).date_format == "MM/DD/YYYY"
+        assert excelbook.read_settings(book).date_format == "MM/DD/YYYY"
         ribbon.validate(book, now=lambda: dt.datetime(2026, 1, 10))
         assert xlbook.alerts(book) == ["The 1 row is ready to send."], xlbook.alerts(book)
         print(sorted(m for m in sys.modules if m.split(".")[0] == "openpyxl"))

@@ -1,6 +1,6 @@
 """The template's sheets, written with openpyxl (layouts: docs/ARCHITECTURE.md "Sheet layouts").
 
-Other modules read these layouts (addin/workbook.py, addin/ribbon.py): keep them exact.
+Other modules read these layouts (addin/workbook.py, addin/excelbook.py): keep them exact.
 Every sheet gets an explicit codeName, so the VBA document modules have stable names.
 """
 
