@@ -110,15 +110,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if args.dry_run:
         size = f"{len(report.updates)} updates ({len(data)} bytes)"
         return _not_sent(args, f"Dry run: {size} would go to {base_url}.", EXIT_OK)
-    duplicate = workbook.is_workbook(path) and digest in workbook.read_log_hashes(path)
-    if duplicate and not args.allow_duplicate:
-        message = (
-            "These exact updates were already sent from this workbook (see its Log sheet). "
-            "Nothing was sent. Use --allow-duplicate to send them again."
-        )
+    earlier = None if args.allow_duplicate else _earlier_send(path, base_url, digest)
+    if earlier:
+        message = f"{earlier} Nothing was sent. Use --allow-duplicate to send them again."
         return _not_sent(args, message, EXIT_INVALID)
 
     outcome, exit_code = _send(args, base_url, data, path.stem, len(report.updates))
+    if outcome.state != "not-submitted":
+        _remember(base_url, digest, outcome, path)
     if write_back and outcome.state != "not-submitted":
         findings = report.findings
         if outcome.state == "failed":
@@ -162,6 +161,33 @@ def _send(
             return queued, EXIT_OK
         outcome, code = _poll(client, job_id, args.timeout)
         return replace(outcome, upload_name=name), code
+
+
+def _earlier_send(path: Path, base_url: str, digest: str) -> str | None:
+    """Why these exact bytes count as sent already: the workbook's Log, or this computer's."""
+    from . import workbook
+    from .credentials import host_of
+    from .ledger import find_sent
+
+    if workbook.is_workbook(path) and digest in workbook.read_log_hashes(path):
+        return "These exact updates were already sent from this workbook (see its Log sheet)."
+    sent = find_sent(host_of(base_url), digest)
+    if sent is None:
+        return None
+    job = f", job {sent.job_id}" if sent.job_id else ""
+    return f"These exact updates were already sent to {sent.host} on {sent.when}{job}."
+
+
+def _remember(base_url: str, digest: str, outcome: JobOutcome, path: Path) -> None:
+    """Note the send on this computer; failing to is worth a warning, never a lost job ID."""
+    from .credentials import host_of
+    from .ledger import Sent, ledger_path, now_text, record_sent
+
+    record = Sent(now_text(), host_of(base_url), digest, outcome.job_id, outcome.state, str(path))
+    try:
+        record_sent(record)
+    except OSError as exc:
+        _err(f"Could not note this send in {ledger_path()} ({exc.strerror or exc}).")
 
 
 def _not_sent(args: argparse.Namespace, message: str, code: int) -> int:
@@ -452,7 +478,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-duplicate",
         action="store_true",
-        help="send even if the Log sheet shows these exact updates were sent before",
+        help="send even if these exact updates were sent before (the workbook's Log sheet, "
+        "or this computer's record of sends)",
     )
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     _csv_flags(p)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .ledger import STATE_DIR_ENV
 from .model import COLUMNS, RESULT_COLUMNS, UPDATES_SHEET
 
 DEMO_FOLDER = "achieveit-demo"
@@ -37,7 +38,11 @@ def run_demo(where: Path) -> int:
     _step(f"2. Validating {bad.name} (it has mistakes on purpose):")
     main(["validate", str(bad)])
 
-    with start_sandbox(processing_delay=1.0) as sandbox, _env("ACHIEVEIT_API_KEY", sandbox.api_key):
+    with (
+        start_sandbox(processing_delay=1.0) as sandbox,
+        _env("ACHIEVEIT_API_KEY", sandbox.api_key),
+        _env(STATE_DIR_ENV, str(folder)),  # rehearsals stay out of the record of real sends
+    ):
         _step(f"3. Submitting {good.name} to the local AchieveIt stand-in at {sandbox.url}:")
         code = main(["submit", str(good), "--base-url", sandbox.url, "--wait", "--timeout", "10"])
         stored = len(sandbox.latest_updates())

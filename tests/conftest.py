@@ -47,9 +47,13 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch):
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+):
     for name in _ISOLATED_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    # The record of sends (addin/ledger.py) goes to a fresh folder per test, never the user's.
+    monkeypatch.setenv("ACHIEVEIT_STATE_DIR", str(tmp_path_factory.mktemp("state")))
     previous = keyring.get_keyring()
     memory = MemoryKeyring()
     keyring.set_keyring(memory)

@@ -470,3 +470,51 @@ def test_output_survives_a_console_that_cannot_show_the_text(tmp_path):
         assert result.returncode == 1, result.stderr
         assert b"Traceback" not in result.stderr
     assert json.loads(result.stdout)["issues"][0]["value"] == "進行中"
+
+
+# --- this computer's record of sends: no CSV or copied workbook goes out twice ----------------
+
+
+def test_the_same_csv_is_not_sent_twice(capsys, keyed, good_book, tmp_path):
+    csv_path = tmp_path / "nightly.csv"
+    assert run(capsys, "export", good_book, "-o", csv_path)[0] == 0
+    code, out, _ = run(capsys, "submit", csv_path, "--base-url", keyed.url, "--json")
+    job_id = json.loads(out)["job_id"]
+    assert code == 0
+    code, out, _ = run(capsys, "submit", csv_path, "--base-url", keyed.url, "--json")
+    message = json.loads(out)["message"]
+    assert code == 1 and json.loads(out)["state"] == "not-submitted"
+    assert f"already sent to 127.0.0.1:{keyed.url.rsplit(':', 1)[1]}" in message
+    assert f"job {job_id}" in message
+    assert len(keyed.jobs()) == 1
+    assert run(capsys, "submit", csv_path, "--base-url", keyed.url, "--allow-duplicate")[0] == 0
+    assert len(keyed.jobs()) == 2
+
+
+def test_a_copied_workbook_with_a_fresh_log_is_not_sent_twice(capsys, keyed, good_book, tmp_path):
+    copy = tmp_path / "copy.xlsx"
+    copy.write_bytes(good_book.read_bytes())  # before the first send: its Log is empty
+    assert run(capsys, "submit", good_book, "--base-url", keyed.url)[0] == 0
+    assert run(capsys, "submit", copy, "--base-url", keyed.url)[0] == 1
+    assert len(keyed.jobs()) == 1
+
+
+def test_the_same_updates_to_another_host_are_not_a_duplicate(capsys, keyed, good_book, tmp_path):
+    csv_path = tmp_path / "u.csv"
+    assert run(capsys, "export", good_book, "-o", csv_path)[0] == 0
+    with start_sandbox(api_key=KEY, processing_delay=0.1) as other:
+        assert run(capsys, "submit", csv_path, "--base-url", other.url)[0] == 0
+    assert run(capsys, "submit", csv_path, "--base-url", keyed.url)[0] == 0
+    assert len(keyed.jobs()) == 1
+
+
+def test_a_record_that_cannot_be_written_is_a_warning_not_a_lost_job(
+    capsys, keyed, good_book, tmp_path, monkeypatch
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    monkeypatch.setenv("ACHIEVEIT_STATE_DIR", str(blocker))
+    code, out, err = run(capsys, "submit", good_book, "--base-url", keyed.url)
+    assert code == 0
+    assert f"Job ID: {keyed.jobs()[0].id}" in out
+    assert "Could not note this send" in err
