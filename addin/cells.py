@@ -1,9 +1,28 @@
-"""Small pure helpers for cell values and sheet names, shared by the file and Excel adapters."""
+"""Small pure helpers for cell values, sheet names and the sheet layouts, shared by the file
+(openpyxl), Excel (xlwings) and CSV adapters."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
+
+from . import model
+from .marks import ISSUES_COL, TOOL_HEADERS
+from .model import is_blank
+
+__all__ = [
+    "find_header",
+    "is_blank",
+    "log_columns",
+    "log_hash",
+    "normal_label",
+    "result_header_clash",
+    "result_header_message",
+    "sheet_index",
+]
+
+_EXTERNAL_ID = model.EXTERNAL_ID.casefold()
 
 
 def normal_label(value: Any) -> str:
@@ -13,13 +32,64 @@ def normal_label(value: Any) -> str:
     return " ".join(value.lstrip("\ufeff").split()).casefold()
 
 
-def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def sheet_index(names: Sequence[str], wanted: str) -> int | None:
     """Position of the sheet called `wanted`: exactly, else ignoring case and outer spaces."""
     if wanted in names:
         return names.index(wanted)
     folded = [name.strip().casefold() for name in names]
     return folded.index(wanted.casefold()) if wanted.casefold() in folded else None
+
+
+def find_header(rows: Iterable[Sequence[Any]]) -> int | None:
+    """0-based index of the header row: the first of the first model.HEADER_SEARCH_ROWS rows
+    whose first cell reads 'External ID'; None when there is none."""
+    for index, row in enumerate(islice(rows, model.HEADER_SEARCH_ROWS)):
+        if len(row) and normal_label(row[0]) == _EXTERNAL_ID:
+            return index
+    return None
+
+
+def result_header_clash(cells: Sequence[Any]) -> tuple[int, Any] | None:
+    """The first of F..J of the header row (`cells`, from F on) that holds something other
+    than the tool's own header, as (0-based offset from F, value); None when all are free."""
+    for index, name in enumerate(TOOL_HEADERS):
+        value = cells[index] if index < len(cells) else None
+        if not is_blank(value) and normal_label(value) != name.casefold():
+            return index, value
+    return None
+
+
+def result_header_message(place: str, header_row: int, index: int, value: Any) -> str:
+    """What to do about a result_header_clash; `place` says where, e.g. 'In updates.xlsx'."""
+    letter = chr(ord("A") + ISSUES_COL - 1 + index)  # F..J: single letters
+    return (
+        f"{place}, cell {letter}{header_row} holds {value!r}; the tool needs columns F..J for "
+        f"its results ({', '.join(TOOL_HEADERS)}). Move that column to the right of J (or clear "
+        "the cell), then try again."
+    )
+
+
+def log_columns(header: Sequence[Any]) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Where each of model.LOG_COLUMNS is in the Log sheet's header row (its cells as read).
+
+    Matched by name, so a reordered Log still works. Returns (name -> 0-based column, for every
+    name) and the names the header lacks: those are placed after its last filled cell, in
+    model.LOG_COLUMNS order, for the caller to write when it adds a row.
+    """
+    labels = [normal_label(value) for value in header]
+    positions: dict[str, int] = {}
+    missing: list[str] = []
+    for name in model.LOG_COLUMNS:
+        if name.casefold() in labels:
+            positions[name] = labels.index(name.casefold())
+        else:
+            missing.append(name)
+    start = max((i + 1 for i, label in enumerate(labels) if label), default=0)
+    for offset, name in enumerate(missing):
+        positions[name] = start + offset
+    return positions, tuple(missing)
+
+
+def log_hash(value: Any) -> str:
+    """A Log row's 'CSV SHA-256' cell as compared: trimmed, lower case; '' when empty."""
+    return "" if value is None else str(value).strip().lower()

@@ -55,7 +55,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     if args.annotate:
         _require_workbook(args.file, "--annotate")
-    table, settings, report = _load_and_validate(args.file)
+    table, settings, report, _hashes = _load_and_validate(args.file)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
@@ -70,14 +70,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .atomicfile import write_bytes_atomically
     from .csvfile import export_csv
 
-    _table, settings, report = _load_and_validate(args.file, args)
+    _table, settings, report, _hashes = _load_and_validate(args.file, args)
     if not report.valid:
         _print_report(report, out=sys.stderr)
         raise InvalidData("Nothing was exported: fix the errors listed above, then export again.")
     data = export_csv(report, settings)
-    _write_bytes_atomically(Path(args.output), data)
+    target = Path(args.output)
+    try:
+        write_bytes_atomically(target, data)
+    except OSError as exc:
+        raise WorkbookError(f"Can't write {target}: {exc.strerror or exc}.") from exc
     print(f"Wrote {len(report.updates)} updates to {args.output} ({len(data)} bytes).")
     return EXIT_OK
 
@@ -89,7 +94,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     from .results import job_findings
 
     path = Path(args.file)
-    table, settings, report = _load_and_validate(path, args)
+    table, settings, report, log_hashes = _load_and_validate(path, args)
     write_back = workbook.is_workbook(path) and not args.no_write_back
     if not report.valid:
         if write_back:
@@ -110,7 +115,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if args.dry_run:
         size = f"{len(report.updates)} updates ({len(data)} bytes)"
         return _not_sent(args, f"Dry run: {size} would go to {base_url}.", EXIT_OK)
-    earlier = None if args.allow_duplicate else _earlier_send(path, base_url, digest)
+    earlier = None if args.allow_duplicate else _earlier_send(log_hashes, base_url, digest)
     if earlier:
         message = f"{earlier} Nothing was sent. Use --allow-duplicate to send them again."
         return _not_sent(args, message, EXIT_INVALID)
@@ -163,13 +168,13 @@ def _send(
         return replace(outcome, upload_name=name), code
 
 
-def _earlier_send(path: Path, base_url: str, digest: str) -> str | None:
-    """Why these exact bytes count as sent already: the workbook's Log, or this computer's."""
-    from . import workbook
+def _earlier_send(log_hashes: set[str], base_url: str, digest: str) -> str | None:
+    """Why these exact bytes count as sent already: the workbook's Log (its `log_hashes`, as
+    read with the table), or this computer's record of sends."""
     from .credentials import host_of
     from .ledger import find_sent
 
-    if workbook.is_workbook(path) and digest in workbook.read_log_hashes(path):
+    if digest in log_hashes:
         return "These exact updates were already sent from this workbook (see its Log sheet)."
     sent = find_sent(host_of(base_url), digest)
     if sent is None:
@@ -256,19 +261,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _load_and_validate(
     path: str | Path, args: argparse.Namespace | None = None
-) -> tuple[Table, Settings, Report]:
+) -> tuple[Table, Settings, Report, set[str]]:
+    """The table, the settings (flags applied), the report, and the Log's CSV hashes."""
     from . import workbook
     from .rules import validate_table
 
     _progress(f"Reading {Path(path).name}…", transient=True)
-    table = workbook.read_table(path)
+    table, file_settings, log_hashes = workbook.read_inputs(path)  # one open of the workbook
     _progress(f"Checking {len(table.rows):,} rows…", transient=True)
-    settings = (workbook.read_settings(path) if workbook.is_workbook(path) else None) or Settings()
+    settings = file_settings or Settings()
     if args is not None:
         settings = _apply_csv_flags(settings, args)
     report = validate_table(table, statuses=settings.statuses)
     _end_progress()
-    return table, settings, report
+    return table, settings, report, log_hashes
 
 
 def _apply_csv_flags(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -284,13 +290,13 @@ def _apply_csv_flags(settings: Settings, args: argparse.Namespace) -> Settings:
 
 def _base_url(args: argparse.Namespace, settings: Settings) -> str:
     """Flags first, then ACHIEVEIT_BASE_URL (scheduled runs), then the workbook's Settings."""
-    from .api import resolve_base_url
+    from .endpoints import resolve_base_url  # not .api: login/logout need no HTTP client
 
     if args.base_url or args.subdomain:
         return resolve_base_url(args.subdomain, args.base_url)
     if os.environ.get(BASE_URL_ENV, "").strip():
         return resolve_base_url(None, os.environ[BASE_URL_ENV].strip())
-    return resolve_base_url(settings.subdomain or None, settings.base_url or None)
+    return resolve_base_url(settings.subdomain, settings.base_url)  # "" counts as not set
 
 
 def _client(base_url: str) -> Any:
@@ -405,16 +411,6 @@ def _require_workbook(path: str | Path, option: str) -> None:
 
     if not workbook.is_workbook(path):
         raise ConfigError(f"{option} works on .xlsx/.xlsm workbooks; {path} is not one.")
-
-
-def _write_bytes_atomically(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WorkbookError(f"Can't write {target}: {exc.strerror or exc}.") from exc
 
 
 _progress_shown = False  # a transient progress line is on the terminal

@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from . import model
+from .cells import find_header, normal_label
 from .errors import InvalidData, WorkbookError
 from .model import Finding, Report, Row, Settings, Table, Update
 
@@ -192,14 +193,9 @@ def _cell(text: str) -> str | None:
     return text if text != "" else None
 
 
-def _is_header(record: list[str]) -> bool:
-    # Same reading as rules.validate_header: BOM dropped, spaces collapsed, any case.
-    return bool(record) and " ".join(record[0].lstrip("\ufeff").split()).casefold() == "external id"
-
-
 def _looks_like_a_header(record: list[str]) -> bool:
     names = {c.casefold() for c in model.COLUMNS}
-    return any(" ".join(c.lstrip("\ufeff").split()).casefold() in names for c in record)
+    return any(normal_label(c) in names for c in record)
 
 
 def read_csv_table(data: bytes, source: str) -> Table:
@@ -222,9 +218,7 @@ def read_csv_table(data: bytes, source: str) -> Table:
             f"{source} is not a readable CSV file ({exc}). {_SAVE_AS_CSV}"
         ) from None
 
-    header_index = next(
-        (i for i, rec in enumerate(records[: model.HEADER_SEARCH_ROWS]) if _is_header(rec)), None
-    )
+    header_index = find_header(records)
     if header_index is None and records and _looks_like_a_header(records[0]):
         header_index = 0  # a misspelt header: the rules say what is wrong with it
     # The article lets a CSV go without a header row: then the columns are in its order.

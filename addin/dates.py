@@ -97,7 +97,7 @@ def parse_as_of(value: Any) -> dt.date:
 
 
 def _number_message(value: int | float | Decimal) -> str:
-    shown = _plain_number(value)
+    shown = plain_number(value)
     message = (
         f"{shown} is a number, not a date: format the cell as a date (Short Date) "
         f"and type the date again, e.g. 11/03/2026"
@@ -109,7 +109,8 @@ def _number_message(value: int | float | Decimal) -> str:
     return message + "."
 
 
-def _plain_number(value: int | float | Decimal) -> str:
+def plain_number(value: int | float | Decimal) -> str:
+    """A number as a user would type it: 3.0 -> '3', 2.5 -> '2.5'."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

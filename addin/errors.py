@@ -7,7 +7,6 @@
       ApiError                 exit 3: the API or the network failed
         NetworkError           DNS, refused, TLS, timeout
         AuthError              401/403: the key was rejected
-      JobFailed                exit 1: the job ran and AchieveIt said it failed
       JobTimeout               exit 4: still processing when we stopped waiting (job ID kept)
 
 Every message is written for a plan owner, says what to do, and never contains the API key.
@@ -62,16 +61,6 @@ class NetworkError(ApiError):
 
 class AuthError(ApiError):
     pass
-
-
-class JobFailed(AddinError):
-    exit_code = 1
-
-    def __init__(self, message: str, *, job_id: str, http_status: int | None, body: str = ""):
-        super().__init__(message)
-        self.job_id = job_id
-        self.http_status = http_status
-        self.body = body
 
 
 class JobTimeout(AddinError):

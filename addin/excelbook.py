@@ -19,17 +19,12 @@ from typing import Any
 import xlwings as xw
 
 from . import marks, model
+from .cells import find_header, log_columns, result_header_clash, result_header_message, sheet_index
 from .cells import is_blank as _blank
-from .cells import normal_label as _label
-from .cells import sheet_index
 from .errors import WorkbookError
+from .marks import INPUT_WIDTH, ISSUES_COL, JOB_ID_COL, MARKS_COL
 
-INPUT_WIDTH = len(model.COLUMNS)  # A..E
-ISSUES_COL = INPUT_WIDTH + 1  # F (1-based)
-JOB_ID_COL = ISSUES_COL + 1  # G
-MARKS_COL = marks.MARKS_INDEX + 1  # J (1-based)
-READ_WIDTH = marks.MARKS_INDEX + 1  # A..J
-RESULT_HEADERS = (*model.RESULT_COLUMNS, marks.MARKS_HEADER)  # F..J
+READ_WIDTH = MARKS_COL  # A..J
 BLOAT_ROWS = 5_000  # past this, check the used range isn't just formatting (one call per column)
 
 
@@ -71,16 +66,10 @@ def table_from_cells(cells: Sequence[Sequence[Any]], source: str, sheet: str) ->
     from below it to the last row with anything in A..E. Hidden rows can't be seen in one read,
     so none are reported hidden.
     """
-    header_row = next(
-        (
-            i + 1
-            for i, row in enumerate(cells[: model.HEADER_SEARCH_ROWS])
-            if row and _label(row[0]) == model.EXTERNAL_ID.casefold()
-        ),
-        None,
-    )
-    if header_row is None:
+    index = find_header(cells)
+    if index is None:
         return model.Table(source=source, sheet=sheet, header_row=None, header=(), rows=())
+    header_row = index + 1
     header = list(cells[header_row - 1][:INPUT_WIDTH])
     while header and header[-1] is None:
         header.pop()
@@ -134,15 +123,11 @@ def read_updates(book: xw.Book) -> UpdatesSheet:
 
 def _check_result_headers(updates: UpdatesSheet) -> None:
     """F..J of the header row must be empty or the tool's own headers: the tool writes there."""
-    for offset, name in enumerate(RESULT_HEADERS):
-        value = updates.cell(updates.header_row, ISSUES_COL + offset)
-        if not _blank(value) and _label(value) != name.casefold():
-            letter = chr(ord("A") + ISSUES_COL - 1 + offset)
-            raise WorkbookError(
-                f"Cell {letter}{updates.header_row} of the Updates sheet holds '{value}', but "
-                f"the tool writes its results in columns F to J ({', '.join(RESULT_HEADERS)}). "
-                "Move that column to the right of J (or clear the cell), then try again."
-            )
+    row = updates.header_row
+    clash = result_header_clash(updates.cells[row - 1][ISSUES_COL - 1 :])
+    if clash is not None:
+        place = f"On the {updates.table.sheet} sheet"
+        raise WorkbookError(result_header_message(place, row, *clash))
 
 
 def read_settings(book: xw.Book) -> model.Settings:
@@ -156,9 +141,14 @@ def read_settings(book: xw.Book) -> model.Settings:
 
 @dataclass
 class LogSheet:
-    sheet: xw.Sheet
+    """The Log sheet as read. Nothing is written until a row is added (append_log): then the
+    sheet is added if there is none, and the headers it lacks are written."""
+
+    book: xw.Book
+    sheet: xw.Sheet | None  # None: the workbook has no Log sheet (yet)
     cells: list[list[Any]]
     columns: dict[str, int]  # LOG_COLUMNS name -> 0-based column index
+    missing: tuple[str, ...] = ()  # LOG_COLUMNS names row 1 lacks (at their `columns` index)
 
     def rows(self) -> range:
         """Sheet rows below the header that hold anything."""
@@ -172,29 +162,27 @@ class LogSheet:
 
 
 def read_log(book: xw.Book) -> LogSheet:
-    """The Log sheet (added when missing), its missing headers written in one call."""
+    """The Log sheet in one read (none without a Log sheet); changes nothing."""
     sheet = find_sheet(book, model.LOG_SHEET)
-    if sheet is None:
-        sheet = book.sheets.add(model.LOG_SHEET, after=book.sheets[-1])
-    cells = _read_block(sheet, 0, min_width=len(model.LOG_COLUMNS))
-    header = [_label(v) for v in cells[0]]
-    columns: dict[str, int] = {}
-    missing: list[str] = []
-    for name in model.LOG_COLUMNS:  # by header name, like workbook.py: a reordered Log works
-        if name.casefold() in header:
-            columns[name] = header.index(name.casefold())
-        else:
-            missing.append(name)
-    if missing:
-        start = max([i + 1 for i, h in enumerate(header) if h] or [0])
-        for offset, name in enumerate(missing):
-            columns[name] = start + offset
-        sheet.range((1, start + 1)).value = [missing]
-        width = start + len(missing)
-        cells = [row + [None] * (width - len(row)) for row in cells]
-        for offset, name in enumerate(missing):
-            cells[0][start + offset] = name
-    return LogSheet(sheet, cells, columns)
+    width = len(model.LOG_COLUMNS)
+    cells = [[None] * width] if sheet is None else _read_block(sheet, 0, min_width=width)
+    columns, missing = log_columns(cells[0])  # by header name: a reordered Log works
+    width = max(max(columns.values()) + 1, len(cells[0]))
+    cells = [row + [None] * (width - len(row)) for row in cells]
+    return LogSheet(book, sheet, cells, columns, missing)
+
+
+def _prepare_log(log: LogSheet) -> xw.Sheet:
+    """The Log sheet to write into: added when missing, its missing headers written (one call)."""
+    if log.sheet is None:
+        log.sheet = log.book.sheets.add(model.LOG_SHEET, after=log.book.sheets[-1])
+    if log.missing:
+        start = log.columns[log.missing[0]]
+        log.sheet.range((1, start + 1)).value = [list(log.missing)]
+        for name in log.missing:
+            log.cells[0][log.columns[name]] = name
+        log.missing = ()
+    return log.sheet
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,13 +244,15 @@ def write_jobs(updates: UpdatesSheet, changes: dict[int, tuple[Any, str, dt.date
 
 
 def append_log(log: LogSheet, entry: model.LogEntry) -> int:
-    """Write the entry below the last Log row (one call); return its sheet row."""
+    """Write the entry below the last Log row (one call, after adding the sheet and writing
+    its missing headers if need be); return its sheet row."""
+    sheet = _prepare_log(log)
     row = log.rows().stop  # first empty row after the data
     width = max(log.columns.values()) + 1
     values: list[Any] = [None] * width
     for name, value in zip(model.LOG_COLUMNS, entry.cells(), strict=True):
         values[log.columns[name]] = value
-    log.sheet.range((row, 1)).value = [values]
+    sheet.range((row, 1)).value = [values]
     while len(log.cells) < row:
         log.cells.append([None] * width)
     log.cells[row - 1] = values + [None] * (len(log.cells[0]) - width)
@@ -273,6 +263,7 @@ def update_log_rows(log: LogSheet, changes: dict[int, tuple[str, str]]) -> None:
     """New State and Message of some Log rows, as one block over State..Message."""
     if not changes:
         return
+    sheet = _prepare_log(log)  # a Log sheet without a Message header gets one
     state_col, message_col = log.columns["State"], log.columns["Message"]
     first, last = min(changes), max(changes)
     left, right = min(state_col, message_col), max(state_col, message_col)
@@ -285,4 +276,4 @@ def update_log_rows(log: LogSheet, changes: dict[int, tuple[str, str]]) -> None:
         if r in changes:
             row[state_col - left], row[message_col - left] = changes[r]
         block.append(row)
-    log.sheet.range((first, left + 1)).value = block
+    sheet.range((first, left + 1)).value = block

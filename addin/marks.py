@@ -10,14 +10,21 @@ format, so they work in every Excel language); the template builder takes them f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
-from .model import COLUMNS, ERROR, WARNING, Severity
+from .model import COLUMNS, ERROR, RESULT_COLUMNS, WARNING, Severity
 
 MARKS_HEADER = "Marks"
 MARKS_COLUMN = "J"
 MARKS_INDEX = 9  # 0-based: A..E inputs, F..I results, J marks
 EXCEL_MAX_ROWS = 1_048_576
+
+# The Updates sheet's layout, for every reader and writer: columns are 1-based, as in Excel.
+INPUT_WIDTH = len(COLUMNS)  # A..E, the user's
+ISSUES_COL = INPUT_WIDTH + 1  # F
+JOB_ID_COL = ISSUES_COL + 1  # G, then Job Status (H) and Checked At (I)
+MARKS_COL = MARKS_INDEX + 1  # J
+TOOL_HEADERS: tuple[str, ...] = (*RESULT_COLUMNS, MARKS_HEADER)  # F..J belong to the tool
 
 ERROR_CODE = "E"
 WARNING_CODE = "W"
@@ -45,23 +52,3 @@ def row_codes(marks: Mapping[tuple[int, int], Severity]) -> dict[int, str]:
         if 0 <= column < len(COLUMNS) and severity in _CODES:
             rows.setdefault(row, [CLEAN_CODE] * len(COLUMNS))[column] = _CODES[severity]
     return {row: "".join(code) for row, code in rows.items()}
-
-
-def code_severity(code: str | None, column: int) -> Severity | None:
-    """What the rules show for input column `column` (0-based) of a row with Marks `code`."""
-    letter = (code or "")[column : column + 1]
-    for severity, code_letter in _CODES.items():
-        if letter == code_letter:
-            return ERROR if severity == ERROR else WARNING
-    return None
-
-
-def marked_cells(codes: Iterable[tuple[int, str | None]]) -> dict[tuple[int, int], Severity]:
-    """Inverse of row_codes over (row, code) pairs: what the sheet shows in colour."""
-    shown: dict[tuple[int, int], Severity] = {}
-    for row, code in codes:
-        for column in range(len(COLUMNS)):
-            severity = code_severity(code, column)
-            if severity is not None:
-                shown[(row, column)] = severity
-    return shown

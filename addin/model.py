@@ -7,7 +7,7 @@ sheet or file -> Table (raw rows) -> rules -> Report (findings + Updates) -> CSV
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 # The five input columns, in the order the AchieveIt article requires.
@@ -82,6 +82,11 @@ DATE_US = "MM/DD/YYYY"
 DATE_FORMATS: tuple[str, ...] = (DATE_ISO, DATE_US)
 
 
+def is_blank(value: Any) -> bool:
+    """An empty cell: nothing, or only spaces. (Here, not in cells.py, which imports model.)"""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 @dataclass(frozen=True)
 class Uncalculated:
     """A formula cell whose file holds no calculated value (written by a program that doesn't
@@ -107,7 +112,7 @@ class Row:
     hidden: bool = False
 
     def is_blank(self) -> bool:
-        return all(v is None or (isinstance(v, str) and not v.strip()) for v in self.values)
+        return all(is_blank(v) for v in self.values)
 
 
 @dataclass(frozen=True)
@@ -259,7 +264,6 @@ class LogEntry:
     job_id: str | None
     state: str
     message: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def cells(self) -> list[Any]:
         return [

@@ -5,7 +5,10 @@ original file's bytes into the saved file's bytes:
 - restore_ribbon: a macro workbook's ribbon (openpyxl drops the customUI14 relationship) and
   VBA project, with their relationships and content types;
 - restore_sheet_content: the calculated values of formulas, and the Excel 2010+ extensions of
-  the sheets and the workbook.
+  the sheets and the workbook;
+- repair: both, building (and compressing) the new package once, not once per step: a
+  100,000-row sheet is tens of MB of XML to deflate.
+Each step only works out which parts to replace or add; _assemble writes the zip.
 Pure functions of bytes: no files, no openpyxl objects.
 """
 
@@ -15,6 +18,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable, Sequence
 
 from .sheetxml import local_name
 
@@ -28,6 +32,47 @@ RIBBON_REL_TYPES = frozenset(
 VBA_PROJECT = "xl/vbaProject.bin"
 ROOT_RELS = "_rels/.rels"
 CONTENT_TYPES = "[Content_Types].xml"
+
+Parts = dict[str, bytes]  # zip entry name -> its bytes
+# A repair step: (original, saved) -> (parts of saved to replace, parts to add).
+_Step = Callable[[zipfile.ZipFile, zipfile.ZipFile], tuple[Parts, Parts]]
+
+
+def repair(original: bytes, saved: bytes) -> bytes:
+    """restore_ribbon(original, restore_sheet_content(original, saved)), assembled once.
+
+    Returns `saved` itself when there is nothing to put back.
+    """
+    return _repaired(original, saved, (_sheet_content_parts, _ribbon_parts))
+
+
+def _repaired(original: bytes, saved: bytes, steps: Sequence[_Step]) -> bytes:
+    with (
+        zipfile.ZipFile(io.BytesIO(original)) as src,
+        zipfile.ZipFile(io.BytesIO(saved)) as dst,
+    ):
+        replaced: Parts = {}
+        added: Parts = {}
+        for step in steps:  # a later step's parts win, as if each rebuilt the package in turn
+            new, extra = step(src, dst)
+            replaced.update(new)
+            added.update(extra)
+        if not replaced and not added:
+            return saved
+        return _assemble(dst, replaced, added)
+
+
+def _assemble(dst: zipfile.ZipFile, replaced: Parts, added: Parts) -> bytes:
+    """`dst` with some parts' bytes replaced (same entries, same order), then `added` at the end."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as result:
+        for info in dst.infolist():
+            name = info.filename
+            result.writestr(info, replaced[name] if name in replaced else dst.read(info))
+        for name, data in added.items():
+            result.writestr(name, data)
+    return out.getvalue()
+
 
 # ---------------------------------------------------------------------------------------------
 # Keeping the VBA project and the ribbon through openpyxl
@@ -54,44 +99,43 @@ def restore_ribbon(original: bytes, saved: bytes) -> bytes:
     original, replaces the package's ribbon relationships with the original ones, and adds the
     content types those parts had. Returns `saved` unchanged when the original has no ribbon.
     """
-    with zipfile.ZipFile(io.BytesIO(original)) as src:
-        names = set(src.namelist())
-        rels = src.read(ROOT_RELS) if ROOT_RELS in names else b""
-        ribbon = [
-            (xml, attrs)
-            for xml, attrs in _elements(rels, b"Relationship")
-            if attrs.get(b"Type", b"").decode() in RIBBON_REL_TYPES
-        ]
-        folders = {
-            attrs.get(b"Target", b"").decode().lstrip("/").rpartition("/")[0] + "/"
-            for _, attrs in ribbon
-        }
-        keep = {n for n in names for f in folders if f != "/" and n.startswith(f)}
-        keep |= {attrs.get(b"Target", b"").decode().lstrip("/") for _, attrs in ribbon} & names
-        if VBA_PROJECT in names:
-            keep.add(VBA_PROJECT)
-        parts = {n: src.read(n) for n in keep}
-        types = src.read(CONTENT_TYPES) if CONTENT_TYPES in names else b""
-    if not ribbon and VBA_PROJECT not in parts:
-        return saved
+    return _repaired(original, saved, (_ribbon_parts,))
 
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(saved)) as dst:
-        dst_names = dst.namelist()
-        if VBA_PROJECT not in dst_names:
-            parts.pop(VBA_PROJECT, None)  # saved as .xlsx: no project wanted
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as result:
-            for info in dst.infolist():
-                data = dst.read(info)
-                if info.filename == ROOT_RELS and ribbon:
-                    data = _with_ribbon_rels(data, [xml for xml, _ in ribbon])
-                elif info.filename == CONTENT_TYPES:
-                    data = _with_content_types(data, types, parts)
-                data = parts.pop(info.filename, data)
-                result.writestr(info, data)
-            for name, data in parts.items():  # ribbon parts openpyxl did not copy
-                result.writestr(name, data)
-    return out.getvalue()
+
+def _ribbon_parts(src: zipfile.ZipFile, dst: zipfile.ZipFile) -> tuple[Parts, Parts]:
+    """(parts of `dst` to replace, parts to add) that put back the ribbon and VBA of `src`."""
+    names = set(src.namelist())
+    rels = src.read(ROOT_RELS) if ROOT_RELS in names else b""
+    ribbon = [
+        (xml, attrs)
+        for xml, attrs in _elements(rels, b"Relationship")
+        if attrs.get(b"Type", b"").decode() in RIBBON_REL_TYPES
+    ]
+    folders = {
+        attrs.get(b"Target", b"").decode().lstrip("/").rpartition("/")[0] + "/"
+        for _, attrs in ribbon
+    }
+    keep = {n for n in names for f in folders if f != "/" and n.startswith(f)}
+    keep |= {attrs.get(b"Target", b"").decode().lstrip("/") for _, attrs in ribbon} & names
+    dst_names = set(dst.namelist())
+    if VBA_PROJECT in names and VBA_PROJECT in dst_names:  # saved as .xlsx: no project wanted
+        keep.add(VBA_PROJECT)
+    if not ribbon and not keep:
+        return {}, {}
+    parts = {n: src.read(n) for n in keep}
+    replaced = {n: data for n, data in parts.items() if n in dst_names}
+    added = {n: data for n, data in parts.items() if n not in dst_names}
+    if ribbon and ROOT_RELS in dst_names:
+        replaced[ROOT_RELS] = _with_ribbon_rels(dst.read(ROOT_RELS), [xml for xml, _ in ribbon])
+    if CONTENT_TYPES in dst_names:
+        # Only the parts openpyxl did not copy lack their content types (it writes the types of
+        # what it copied).
+        types = src.read(CONTENT_TYPES) if CONTENT_TYPES in names else b""
+        saved_types = dst.read(CONTENT_TYPES)
+        new_types = _with_content_types(saved_types, types, added)
+        if new_types is not saved_types:
+            replaced[CONTENT_TYPES] = new_types
+    return replaced, added
 
 
 def _with_ribbon_rels(saved_rels: bytes, ribbon: list[bytes]) -> bytes:
@@ -203,33 +247,28 @@ def restore_sheet_content(original: bytes, saved: bytes) -> bytes:
       damaged.
     Sheets are matched by name. Returns `saved` itself when there is nothing to put back.
     """
-    with (
-        zipfile.ZipFile(io.BytesIO(original)) as src,
-        zipfile.ZipFile(io.BytesIO(saved)) as dst,
-    ):
-        try:
-            old_book, old_sheets = _sheet_parts(src)
-            new_book, new_sheets = _sheet_parts(dst)
-        except (KeyError, StopIteration, ET.ParseError, ValueError):
-            return saved  # not a package we understand: leave openpyxl's output as it is
-        pairs = [(old_sheets[name], new_sheets[name]) for name in old_sheets if name in new_sheets]
-        changed: dict[str, bytes] = {}
-        for old, new in pairs:
-            before = dst.read(new)
-            after = _restore_sheet(src.read(old), before)
-            if after is not before:
-                changed[new] = after
-        before = dst.read(new_book)
-        after = _restore_root_ext(src.read(old_book), before, 0)
+    return _repaired(original, saved, (_sheet_content_parts,))
+
+
+def _sheet_content_parts(src: zipfile.ZipFile, dst: zipfile.ZipFile) -> tuple[Parts, Parts]:
+    """(sheet and workbook parts of `dst` to replace, nothing to add): see restore_sheet_content."""
+    try:
+        old_book, old_sheets = _sheet_parts(src)
+        new_book, new_sheets = _sheet_parts(dst)
+    except (KeyError, StopIteration, ET.ParseError, ValueError):
+        return {}, {}  # not a package we understand: leave openpyxl's output as it is
+    pairs = [(old_sheets[name], new_sheets[name]) for name in old_sheets if name in new_sheets]
+    changed: Parts = {}
+    for old, new in pairs:
+        before = dst.read(new)
+        after = _restore_sheet(src.read(old), before)
         if after is not before:
-            changed[new_book] = after
-        if not changed:
-            return saved
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as result:
-            for info in dst.infolist():
-                result.writestr(info, changed.get(info.filename) or dst.read(info))
-    return out.getvalue()
+            changed[new] = after
+    before = dst.read(new_book)
+    after = _restore_root_ext(src.read(old_book), before, 0)
+    if after is not before:
+        changed[new_book] = after
+    return changed, {}
 
 
 def _sheet_parts(archive: zipfile.ZipFile) -> tuple[str, dict[str, str]]:

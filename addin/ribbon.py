@@ -28,11 +28,12 @@ from typing import Any
 import xlwings as xw
 
 from . import dialogs, model
+from .atomicfile import write_bytes_atomically
 from .cells import is_blank as _blank
+from .cells import log_hash
 from .cells import normal_label as _label
 from .errors import AddinError, ApiError, AuthError, ConfigError, JobTimeout, WorkbookError
 from .excelbook import (
-    JOB_ID_COL,
     LogSheet,
     UpdatesSheet,
     append_log,
@@ -46,6 +47,7 @@ from .excelbook import (
     update_log_rows,
     write_jobs,
 )
+from .marks import JOB_ID_COL
 from .presslock import one_press_at_a_time
 from .results import job_status_text
 
@@ -200,9 +202,9 @@ def _api_key(base_url: str) -> tuple[str, str]:
 
 
 def _base_url(settings: model.Settings) -> str:
-    from .api import resolve_base_url
+    from .endpoints import resolve_base_url  # not .api: Set API Key needs no HTTP client
 
-    return resolve_base_url(settings.subdomain or None, settings.base_url or None)
+    return resolve_base_url(settings.subdomain, settings.base_url)  # "" counts as not set
 
 
 def _default_client(base_url: str, api_key: str) -> Any:
@@ -215,8 +217,7 @@ def _previous_send(log: LogSheet, digest: str) -> tuple[Any, Any] | None:
     """(when, job id) of the latest Log row that sent these exact bytes, if any."""
     found = None
     for r in log.rows():
-        sha = log.value(r, model.LOG_COLUMNS[3])
-        if isinstance(sha, str) and sha.strip().lower() == digest:
+        if log_hash(log.value(r, model.LOG_COLUMNS[3])) == digest:
             found = (log.value(r, "When"), log.value(r, "Job ID"))
     return found
 
@@ -416,20 +417,6 @@ def refresh_status(
     dialogs.alert(book, "\n".join(lines), title)
 
 
-def _write_bytes_atomically(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WorkbookError(
-            f"The CSV could not be written to {target}: {exc.strerror or exc}. Pick another "
-            "folder, or close the file if another program has it open."
-        ) from None
-
-
 @_button("Export CSV")
 def export_csv(
     book: xw.Book,
@@ -460,7 +447,13 @@ def export_csv(
         dialogs.alert(book, "Nothing was saved.", title)
         return
     target = Path(chosen)
-    _write_bytes_atomically(target, data)
+    try:
+        write_bytes_atomically(target, data)
+    except OSError as exc:
+        raise WorkbookError(
+            f"The CSV could not be written to {target}: {exc.strerror or exc}. Pick another "
+            "folder, or close the file if another program has it open."
+        ) from None
     count = len(report.updates)
     dialogs.alert(book, f"Saved {count} update{'s' if count != 1 else ''} to {target}.", title)
 

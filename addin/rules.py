@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .dates import MONTHS, DateProblem, parse_as_of
+from .cells import is_blank
+from .dates import MONTHS, DateProblem, parse_as_of, plain_number
 from .model import (
     AS_OF_DATE,
     COLUMNS,
@@ -246,7 +247,7 @@ class _RowChecker:
             cell.error(EXTERNAL_ID, "bad-id", f"{_shown(raw)} is not an External ID. {_RE_PASTE}")
             return None
         if isinstance(raw, int | float):
-            text = _number_text(raw)
+            text = plain_number(raw)
             cell.warn(
                 EXTERNAL_ID,
                 "numeric-id",
@@ -312,7 +313,7 @@ class _RowChecker:
 
     def _metric(self, cell: _Cells) -> int | float | None:
         raw = cell.value(METRIC)
-        if cell.special(METRIC) or _blank(raw):
+        if cell.special(METRIC) or is_blank(raw):
             return None
         if isinstance(raw, bool):
             cell.error(METRIC, "bad-metric", f"{_shown(raw)} is not a number. {_METRIC_HINT}")
@@ -374,7 +375,7 @@ class _RowChecker:
 
     def _comment(self, cell: _Cells) -> str:
         raw = cell.value(COMMENT)
-        if cell.special(COMMENT) or _blank(raw):
+        if cell.special(COMMENT) or is_blank(raw):
             return ""
         if isinstance(raw, str):
             return raw  # kept exactly as typed: commas, quotes, line breaks, any script
@@ -431,14 +432,10 @@ class _Cells:
         """For a required column: report special values and blanks; True when there is no value."""
         if self.special(column):
             return True
-        if _blank(self.value(column)):
+        if is_blank(self.value(column)):
             self.error(column, "required", f"{column} is missing. {fix}")
             return True
         return False
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _status_key(text: str) -> str:
@@ -446,18 +443,12 @@ def _status_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _number_text(value: int | float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _shown(value: Any) -> str:
     """A cell value as text, the way a user would recognise it."""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
-        return _number_text(value)
+        return plain_number(value)
     if isinstance(value, dt.datetime):
         if value.time() == dt.time(0) and value.tzinfo is None:
             return value.date().isoformat()

@@ -18,9 +18,7 @@ from typing import IO
 from openpyxl.formula.translate import Translator, TranslatorError
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
-from . import model
-
-INPUT_WIDTH = len(model.COLUMNS)  # A..E: formulas elsewhere don't matter
+from .marks import INPUT_WIDTH  # A..E: formulas elsewhere don't matter
 
 # The bytes search reads the part in chunks, so a 100,000-row sheet never sits in memory whole;
 # each chunk is searched together with the end of the one before (a name may span the seam).

@@ -32,11 +32,18 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from . import marks, model
+from .cells import (
+    find_header,
+    log_columns,
+    log_hash,
+    result_header_clash,
+    result_header_message,
+    sheet_index,
+)
 from .cells import is_blank as _blank
-from .cells import normal_label as _label
-from .cells import sheet_index
 from .csvfile import read_csv_table
 from .errors import WorkbookError
+from .marks import INPUT_WIDTH, ISSUES_COL, JOB_ID_COL, MARKS_COL, TOOL_HEADERS
 from .model import Finding, JobOutcome, LogEntry, Row, Settings, Table
 from .results import (
     ERROR_FILL,
@@ -66,8 +73,7 @@ from .xlsxfile import (
 
 CSV_SUFFIX = ".csv"
 NOTE_AUTHOR = "AchieveIt Progress Updates"  # marks the header notes this tool wrote
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-INPUT_WIDTH = len(model.COLUMNS)  # A..E
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"  # Checked At and the Log's When (the template's too)
 SHA_HEADER = model.LOG_COLUMNS[3]  # 'CSV SHA-256'
 
 # ---------------------------------------------------------------------------------------------
@@ -87,29 +93,7 @@ def read_table(path: str | os.PathLike[str]) -> Table:
         return read_csv_table(read_bytes(path), source=str(path))
     check_readable(path)
     with open_read_only(path) as wb:
-        ws = _pick_sheet(wb.worksheets)
-        try:
-            header_row, header = _find_header(ws.iter_rows(max_row=model.HEADER_SEARCH_ROWS))
-            if header_row is None:
-                return Table(source=str(path), sheet=ws.title, header_row=None, header=(), rows=())
-            values = [
-                _row_values(cells)
-                for cells in ws.iter_rows(min_row=header_row + 1, max_col=INPUT_WIDTH)
-            ]
-            part = ws._worksheet_path  # openpyxl 3.1 (pinned <3.2): the sheet's zip part
-            with zipfile.ZipFile(path) as archive:
-                scan = scan_part(archive, part)
-        except UNREADABLE as exc:
-            raise unreadable(path) from exc
-    rows = _build_rows(values, header_row, scan)
-    return Table(
-        source=str(path),
-        sheet=ws.title,
-        header_row=header_row,
-        header=header,
-        rows=rows,
-        findings=_merged_findings(scan.merged, header_row),
-    )
+        return _table(path, wb)
 
 
 def read_settings(path: str | os.PathLike[str]) -> Settings | None:
@@ -119,14 +103,7 @@ def read_settings(path: str | os.PathLike[str]) -> Settings | None:
         return None
     check_readable(path)
     with open_read_only(path) as wb:
-        ws = _find_sheet(wb.worksheets, model.SETTINGS_SHEET)
-        if ws is None:
-            return None
-        try:
-            rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
-        except UNREADABLE as exc:
-            raise unreadable(path) from exc
-    return parse_settings(rows)
+        return _settings(path, wb)
 
 
 def read_log_hashes(path: str | os.PathLike[str]) -> set[str]:
@@ -136,22 +113,18 @@ def read_log_hashes(path: str | os.PathLike[str]) -> set[str]:
         return set()
     check_readable(path)
     with open_read_only(path) as wb:
-        ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
-        if ws is None:
-            return set()
-        try:
-            rows = ws.iter_rows(values_only=True)
-            header = [_label(c) for c in next(rows, ())]
-            if SHA_HEADER.casefold() not in header:
-                return set()
-            col = header.index(SHA_HEADER.casefold())
-            return {
-                str(r[col]).strip().lower()
-                for r in rows
-                if col < len(r) and r[col] is not None and str(r[col]).strip()
-            }
-        except UNREADABLE as exc:
-            raise unreadable(path) from exc
+        return _log_hashes(path, wb)
+
+
+def read_inputs(path: str | os.PathLike[str]) -> tuple[Table, Settings | None, set[str]]:
+    """read_table, read_settings and read_log_hashes in one go: the workbook is opened (and its
+    shared strings parsed) once. For a .csv: (its table, None, an empty set)."""
+    path = Path(path)
+    if path.suffix.lower() == CSV_SUFFIX:
+        return read_csv_table(read_bytes(path), source=str(path)), None, set()
+    check_readable(path)
+    with open_read_only(path) as wb:
+        return _table(path, wb), _settings(path, wb), _log_hashes(path, wb)
 
 
 def check_writable(path: str | os.PathLike[str], table: Table) -> None:
@@ -208,7 +181,7 @@ def write_back(
     with openpyxl_quiet():
         wb = load_for_edit(path, original)
         ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
-        header_row, header = _find_header(ws.iter_rows(max_row=model.HEADER_SEARCH_ROWS))
+        header_row, header = _header(ws)
         if header_row is not None:
             # The file may have changed since `table` was read: check what is there now.
             _check_result_headers(path, header_row, header[INPUT_WIDTH:])
@@ -224,8 +197,59 @@ def write_back(
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading
+# Reading (from a workbook open_read_only gave)
 # ---------------------------------------------------------------------------------------------
+
+
+def _table(path: Path, wb: Any) -> Table:
+    ws = _pick_sheet(wb.worksheets)
+    try:
+        header_row, header = _header(ws)
+        if header_row is None:
+            return Table(source=str(path), sheet=ws.title, header_row=None, header=(), rows=())
+        values = [
+            _row_values(cells)
+            for cells in ws.iter_rows(min_row=header_row + 1, max_col=INPUT_WIDTH)
+        ]
+        part = ws._worksheet_path  # openpyxl 3.1 (pinned <3.2): the sheet's zip part
+        with zipfile.ZipFile(path) as archive:
+            scan = scan_part(archive, part)
+    except UNREADABLE as exc:
+        raise unreadable(path) from exc
+    return Table(
+        source=str(path),
+        sheet=ws.title,
+        header_row=header_row,
+        header=header,
+        rows=_build_rows(values, header_row, scan),
+        findings=_merged_findings(scan.merged, header_row),
+    )
+
+
+def _settings(path: Path, wb: Any) -> Settings | None:
+    ws = _find_sheet(wb.worksheets, model.SETTINGS_SHEET)
+    if ws is None:
+        return None
+    try:
+        rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+    except UNREADABLE as exc:
+        raise unreadable(path) from exc
+    return parse_settings(rows)
+
+
+def _log_hashes(path: Path, wb: Any) -> set[str]:
+    ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
+    if ws is None:
+        return set()
+    try:
+        rows = ws.iter_rows(values_only=True)
+        columns, missing = log_columns(next(rows, ()))
+        if SHA_HEADER in missing:
+            return set()
+        col = columns[SHA_HEADER]
+        return {sha for r in rows if col < len(r) and (sha := log_hash(r[col]))}
+    except UNREADABLE as exc:
+        raise unreadable(path) from exc
 
 
 _ZERO_PADDED = re.compile(r"0+")
@@ -285,15 +309,16 @@ def _merged_findings(refs: Iterable[str], header_row: int) -> tuple[Finding, ...
     return tuple(sorted(findings, key=lambda f: (f.row, model.COLUMNS.index(f.column or ""))))
 
 
-def _find_header(rows: Iterable[Sequence[Any]]) -> tuple[int | None, tuple[Any, ...]]:
-    """(sheet row, cells) of the first row whose A cell is 'External ID'; cells as values."""
-    for number, cells in enumerate(rows, start=1):
-        values = [getattr(c, "value", c) for c in cells]
-        if values and _label(values[0]) == model.EXTERNAL_ID.casefold():
-            while values and values[-1] is None:
-                values.pop()
-            return number, tuple(values)
-    return None, ()
+def _header(ws: Any) -> tuple[int | None, tuple[Any, ...]]:
+    """(sheet row, values) of the header row (cells.find_header); (None, ()) without one."""
+    rows = list(ws.iter_rows(max_row=model.HEADER_SEARCH_ROWS, values_only=True))
+    index = find_header(rows)
+    if index is None:
+        return None, ()
+    values = list(rows[index])
+    while values and values[-1] is None:
+        values.pop()
+    return index + 1, tuple(values)
 
 
 def _find_sheet(sheets: Sequence[Any], name: str) -> Any | None:
@@ -318,33 +343,23 @@ def _cell_text(text: str) -> str:
 
 
 _WRAP = Alignment(wrap_text=True, vertical="top")
-# F..I hold the results, J the Marks codes: the tool owns these header cells.
-_TOOL_HEADERS = (*model.RESULT_COLUMNS, marks.MARKS_HEADER)
-_ISSUES_COL = INPUT_WIDTH + 1  # F, 1-based
-_MARKS_COL = marks.MARKS_INDEX + 1  # J, 1-based
 
 
 def _check_result_headers(path: Path, header_row: int, cells: Sequence[Any]) -> None:
     """F..J of the header row (`cells`, from F on) must be empty or the tool's own headers."""
-    for index, name in enumerate(_TOOL_HEADERS):
-        value = cells[index] if index < len(cells) else None
-        if not _blank(value) and _label(value) != name.casefold():
-            where = f"{get_column_letter(_ISSUES_COL + index)}{header_row}"
-            raise WorkbookError(
-                f"In {path.name}, cell {where} holds {value!r}; the tool needs "
-                f"columns F..J for its results ({', '.join(_TOOL_HEADERS)}). Move that "
-                "column to the right of J (or clear the cell), then try again."
-            )
+    clash = result_header_clash(cells)
+    if clash is not None:
+        raise WorkbookError(result_header_message(f"In {path.name}", header_row, *clash))
 
 
 def _write_result_headers(ws: Any, header_row: int) -> None:
     """Name the empty ones of F..J (checked by _check_result_headers) and hide J."""
-    for index, name in enumerate(_TOOL_HEADERS):
-        cell = ws.cell(header_row, _ISSUES_COL + index)
+    for index, name in enumerate(TOOL_HEADERS):
+        cell = ws.cell(header_row, ISSUES_COL + index)
         if _blank(cell.value):
             cell.value = name
             cell.font = Font(bold=True)
-    _hide_column(ws, _MARKS_COL)  # the codes are for the rules, not for reading
+    _hide_column(ws, MARKS_COL)  # the codes are for the rules, not for reading
 
 
 def _hide_column(ws: Any, index: int) -> None:
@@ -372,10 +387,10 @@ def _write_findings(ws: Any, header_row: int, findings: Sequence[Finding]) -> No
     last = max([ws.max_row, *texts, *codes])
     for number in range(header_row + 1, last + 1):
         text = texts.get(number)
-        issues = _set_or_clear(ws, number, _ISSUES_COL, _cell_text(text) if text else None)
+        issues = _set_or_clear(ws, number, ISSUES_COL, _cell_text(text) if text else None)
         if issues is not None and text:
             issues.alignment = _WRAP
-        _set_or_clear(ws, number, _MARKS_COL, codes.get(number))
+        _set_or_clear(ws, number, MARKS_COL, codes.get(number))
 
 
 def _set_or_clear(ws: Any, row: int, col: int, value: str | None) -> Any | None:
@@ -463,7 +478,7 @@ def _excel_datetime(value: dt.datetime) -> dt.datetime:
 def _write_job(
     ws: Any, header_row: int, outcome: JobOutcome, submitted_rows: Sequence[int]
 ) -> None:
-    job_col = INPUT_WIDTH + 2  # G
+    job_col = JOB_ID_COL
     status = _cell_text(job_status_text(outcome.state, outcome.message))
     checked = _excel_datetime(outcome.checked_at) if outcome.checked_at else None
     for number in submitted_rows:
@@ -481,18 +496,11 @@ def _append_log(wb: Any, log: LogEntry) -> None:
     ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
     if ws is None:
         ws = wb.create_sheet(model.LOG_SHEET)
-    header = [_label(c.value) for c in ws[1]] if ws.max_row >= 1 else []
-    columns: list[int] = []
-    for name in model.LOG_COLUMNS:  # by header name, so a reordered Log sheet still works
-        if name.casefold() in header:
-            columns.append(header.index(name.casefold()) + 1)
-            continue
-        while len(header) and not header[-1]:
-            header.pop()
-        header.append(name.casefold())
-        cell = ws.cell(1, len(header))
+    positions, missing = log_columns([c.value for c in ws[1]])  # a reordered Log works
+    for name in missing:
+        cell = ws.cell(1, positions[name] + 1)
         cell.value, cell.font = name, Font(bold=True)
-        columns.append(len(header))
+    columns = [positions[name] + 1 for name in model.LOG_COLUMNS]
     last = 1
     for number, values in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
         if any(not _blank(v) for v in values):

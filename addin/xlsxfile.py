@@ -25,7 +25,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import WorkbookError
-from .package import restore_ribbon, restore_sheet_content
+from .package import repair
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # an encrypted .xlsx (or an old .xls) is an OLE compound file
@@ -174,7 +174,7 @@ def save_atomically(wb: Any, path: Path, original: bytes) -> None:
     try:
         wb.save(temp)
         saved = temp.read_bytes()
-        fixed = restore_ribbon(original, restore_sheet_content(original, saved))
+        fixed = repair(original, saved)
         if fixed != saved:
             temp.write_bytes(fixed)
         shutil.copymode(path, temp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import markcodes
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -45,7 +46,7 @@ def test_row_codes_put_one_letter_per_input_column(findings, codes):
     ],
 )
 def test_code_severity_reads_the_letter_like_the_rule_does(code, column, expected):
-    assert marks.code_severity(code, column) == expected
+    assert markcodes.code_severity(code, column) == expected
 
 
 _cells = st.dictionaries(
@@ -58,7 +59,7 @@ _cells = st.dictionaries(
 def test_what_the_rules_show_is_exactly_what_was_marked(cell_marks):
     codes = marks.row_codes(cell_marks)
     assert all(len(code) == len(model.COLUMNS) for code in codes.values())
-    assert marks.marked_cells(codes.items()) == cell_marks
+    assert markcodes.marked_cells(codes.items()) == cell_marks
 
 
 def test_rule_formulas_need_no_active_cell_and_read_column_j():

@@ -16,10 +16,12 @@ import pytest
 from workbook_factory import (
     RIBBON14_PART,
     RIBBON14_TYPE,
+    build_extended_workbook,
     build_macro_workbook,
     build_workbook,
     ribbon_relationships,
     sample_rows,
+    set_formula_results,
     zip_part,
 )
 
@@ -150,3 +152,52 @@ def test_restore_sheet_content_leaves_a_plain_save_alone(tmp_path: Path) -> None
     saved = io.BytesIO()
     openpyxl.load_workbook(path).save(saved)
     assert package.restore_sheet_content(path.read_bytes(), saved.getvalue()) is saved.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# repair: both steps, one package build
+# ---------------------------------------------------------------------------------------------
+
+
+def _macro_with_formula(path: Path) -> Path:
+    rows = [list(r) for r in sample_rows(2)]
+    rows[0][2] = "=1+1"
+    build_macro_workbook(path, rows)
+    return set_formula_results(path, {"C2": (None, "2")})
+
+
+def _entries(data: bytes) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        return [(info.filename, archive.read(info)) for info in archive.infolist()]
+
+
+@pytest.mark.parametrize(
+    ("build", "name", "ribbon", "content"),
+    [
+        (_macro_with_formula, "t.xlsm", True, True),  # both steps put something back
+        (lambda p: build_macro_workbook(p, sample_rows(2)), "t.xlsm", True, False),
+        (lambda p: build_extended_workbook(p, sample_rows(2)), "x.xlsx", False, True),
+    ],
+    ids=["ribbon and formula value", "ribbon only", "extensions only"],
+)
+@pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
+def test_repair_is_both_steps_in_one_build(tmp_path: Path, build, name, ribbon, content) -> None:
+    path = build(tmp_path / name)
+    original = path.read_bytes()
+    saved = io.BytesIO()
+    openpyxl.load_workbook(io.BytesIO(original), keep_vba=name.endswith(".xlsm")).save(saved)
+    plain = saved.getvalue()
+    assert (package.restore_ribbon(original, plain) is not plain) is ribbon
+    assert (package.restore_sheet_content(original, plain) is not plain) is content
+    one_pass = package.repair(original, plain)
+    two_passes = package.restore_ribbon(original, package.restore_sheet_content(original, plain))
+    assert _entries(one_pass) == _entries(two_passes)
+
+
+def test_repair_leaves_a_plain_save_alone(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "u.xlsx", sample_rows(3))
+    saved = io.BytesIO()
+    openpyxl.load_workbook(path).save(saved)
+    plain = saved.getvalue()
+    assert package.repair(path.read_bytes(), plain) is plain

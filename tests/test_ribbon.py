@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import markcodes
 import pytest
 import xlbook
 from faultserver import FaultServer, Reply
 from xlbook import UPDATES_HEADER, actions, alerts, cell, make_book, reopen, sheet_after
 
-from addin import csvfile, dialogs, excelbook, marks, model, presslock, results, ribbon, rules
+from addin import csvfile, dialogs, excelbook, model, presslock, results, ribbon, rules
 from addin.credentials import host_of
 from addin.sandbox import DEMO_ITEMS, start_sandbox
 
@@ -166,7 +167,7 @@ def test_validate_marks_each_bad_cell_and_explains_it_in_issues():
     assert "Status" in texts[3] and "As Of Date" in texts[3]
     # Row 3: Status (B) and As Of Date (D) are errors: the template's rules paint them red.
     assert [cell(grid, r, MARKS) for r in (1, 2, 3, 4, 5)] == ["Marks", None, ".E.E.", None, None]
-    assert marks.marked_cells([(3, ".E.E.")]) == {(3, 1): "error", (3, 3): "error"}
+    assert markcodes.marked_cells([(3, ".E.E.")]) == {(3, 1): "error", (3, 3): "error"}
     assert value_writes_outside_results(book) == []
     assert formatting_actions(book) == []
     select = [a for a in actions(book) if a["func"] == "rangeSelect"]
@@ -511,6 +512,49 @@ def test_second_submit_of_the_same_updates_warns_and_cancel_sends_nothing(keyed)
     assert alerts(second) == ["Nothing was sent."]
     assert len(keyed.jobs()) == 1
     assert len(sheet_after(second, "Log")) == 2
+
+
+LOG_CASES = {
+    "no Log sheet": {"without": ["Log"]},
+    "Log lacks headers": {"log": [["When", None, "Job ID"]]},
+    "Log reordered": {"log": [list(reversed(xlbook.LOG_HEADER))]},
+}
+
+
+@pytest.mark.parametrize("case", list(LOG_CASES))
+def test_a_cancelled_submit_leaves_the_log_sheet_alone(keyed, case):
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url), **LOG_CASES[case])
+    sheets = [s.name for s in book.sheets]
+    ribbon.submit(book, confirm=lambda *_: False, now=now)
+    assert alerts(book) == ["Nothing was sent."]
+    assert [s.name for s in book.sheets] == sheets
+    assert "addSheet" not in [a["func"] for a in actions(book)]
+    assert "Log" not in sheets or xlbook.written_ranges(book, "Log") == []
+
+
+@pytest.mark.parametrize("case", list(LOG_CASES))
+def test_the_first_logged_submit_adds_the_log_sheet_and_its_headers(keyed, case):
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url), **LOG_CASES[case])
+    with xlbook.counting_reads() as reads:
+        ribbon.submit(book, confirm=confirm_yes(), now=now)
+    job_id = cell(sheet_after(book, "Updates"), 2, JOB_ID)
+    assert job_id
+    log = sheet_after(book, "Log")
+    header = [v for v in log[0] if v is not None]
+    assert sorted(header) == sorted(model.LOG_COLUMNS)
+    row = dict(zip(log[0], log[1], strict=True))
+    assert row["Job ID"] == job_id and row["Rows"] == 3 and row["State"] == "succeeded"
+    assert len(log) == 2
+    # Reads and calls stay within those of a Submit into a complete Log sheet (see above).
+    assert reads[0] <= 3 and len(actions(book)) <= 7 + 2  # + the sheet and its headers
+
+
+def test_refresh_with_nothing_to_do_leaves_the_log_sheet_alone(keyed):
+    book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url), without=["Log"])
+    ribbon.refresh_status(book, now=now)
+    assert alerts(book) == ["No job is waiting for an answer from AchieveIt."]
+    assert [s.name for s in book.sheets] == ["Updates", "Settings"]
+    assert [a["func"] for a in actions(book)] == ["alert"]
 
 
 # --- Export CSV -------------------------------------------------------------------------------

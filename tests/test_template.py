@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
+import markcodes
 import openpyxl
 import pytest
 import xlwings
@@ -871,7 +872,7 @@ def cells_filled(pdf: bytes, colours: dict[str, str]) -> dict[tuple[int, int], s
 @pytest.mark.skipif(bool(os.environ.get("CI")), reason="renders with LibreOffice: not in CI")
 def test_libreoffice_colours_the_cells_the_marks_name(built: Path, tmp_path: Path) -> None:
     # The rules' formulas evaluate in a real spreadsheet application: each code written into
-    # the Marks column colours exactly the cells marks.marked_cells says, nothing else.
+    # the Marks column colours exactly the cells markcodes.marked_cells says, nothing else.
     codes = {2: ".E..W", 3: "W...E", 4: "....."}
     wb = openpyxl.load_workbook(built, keep_vba=True)
     ws = wb[model.UPDATES_SHEET]
@@ -892,5 +893,5 @@ def test_libreoffice_colours_the_cells_the_marks_name(built: Path, tmp_path: Pat
     )  # fmt: skip
     pdf = (tmp_path / "marked.pdf").read_bytes()
     filled = cells_filled(pdf, {ERROR_FILL: model.ERROR, WARNING_FILL: model.WARNING})
-    assert filled == marks.marked_cells(codes.items())
+    assert filled == markcodes.marked_cells(codes.items())
     assert filled[(2, 1)] == model.ERROR and filled[(2, 4)] == model.WARNING  # B2 red, E2 amber

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import markcodes
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -356,7 +357,13 @@ def test_100000_rows_read_in_bounded_time(tmp_path: Path) -> None:
 def test_unreadable_files(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "u.xlsx"
     path.write_bytes(content)
-    for read in (workbook.read_table, workbook.read_settings, workbook.read_log_hashes):
+    readers = (
+        workbook.read_table,
+        workbook.read_settings,
+        workbook.read_log_hashes,
+        workbook.read_inputs,
+    )
+    for read in readers:
         with pytest.raises(WorkbookError, match=message):
             read(path)
 
@@ -441,6 +448,45 @@ def test_read_log_hashes(tmp_path: Path) -> None:
     assert workbook.read_log_hashes(path) == {"ab12", "cd34"}
 
 
+@pytest.mark.parametrize("kind", ["plain", "macro", "with log", "csv", "no header"])
+def test_read_inputs_gives_what_the_three_readers_give(tmp_path: Path, kind: str) -> None:
+    if kind == "macro":
+        path = build_macro_workbook(tmp_path / "t.xlsm", sample_rows(3))
+    elif kind == "csv":
+        path = tmp_path / "u.csv"
+        path.write_bytes(b"External ID,Status\r\nA-1,On Track\r\n")
+    elif kind == "no header":
+        path = build_workbook(tmp_path / "u.xlsx", ROWS, header=None)
+    else:
+        path = build_workbook(tmp_path / "u.xlsx", ROWS)
+    if kind == "with log":
+        wb = openpyxl.load_workbook(path)
+        wb.create_sheet("Log").append(["CSV SHA-256"])
+        wb["Log"].append(["Ab12"])
+        wb.save(path)
+    table, settings, hashes = workbook.read_inputs(path)
+    assert table == workbook.read_table(path)
+    assert settings == workbook.read_settings(path)
+    assert hashes == workbook.read_log_hashes(path)
+    assert (settings is None) == (kind != "macro")
+    assert hashes == ({"ab12"} if kind == "with log" else set())
+
+
+def test_read_inputs_opens_the_workbook_once(tmp_path: Path, monkeypatch) -> None:
+    path = build_macro_workbook(tmp_path / "t.xlsm", sample_rows(3))
+    opened: list[Any] = []
+    load = openpyxl.load_workbook
+
+    def counting_load(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(xlsxfile.openpyxl, "load_workbook", counting_load)
+    table, settings, _ = workbook.read_inputs(path)
+    assert len(opened) == 1
+    assert len(table.rows) == 3 and settings == Settings()
+
+
 # ---------------------------------------------------------------------------------------------
 # write_back
 # ---------------------------------------------------------------------------------------------
@@ -468,7 +514,7 @@ def test_write_back_writes_marks_codes_and_issues(tmp_path: Path) -> None:
     # Row 3: Status error, As Of Date warning; row 4: Metric warning (its whole-row error
     # colours no cell). The rules turn exactly these letters into red and amber.
     assert codes(ws, (2, 3, 4)) == [None, ".E.W.", "..W.."]
-    assert marks.marked_cells([(3, ".E.W."), (4, "..W..")]) == cell_marks(FINDINGS)
+    assert markcodes.marked_cells([(3, ".E.W."), (4, "..W..")]) == cell_marks(FINDINGS)
     assert mark_rules(ws) == MARK_RULES
     assert input_formats(path) == before  # no direct fills: A..E keep their formatting
     assert ws["F2"].value is None
@@ -860,7 +906,7 @@ def test_marks_match_the_last_run(first: list[Finding], second: list[Finding]) -
         workbook.write_back(path, table=table, findings=first)
         workbook.write_back(path, table=table, findings=second)
         ws = openpyxl.load_workbook(path)["Updates"]
-        shown = marks.marked_cells((n, ws.cell(n, MARKS_COL).value) for n in range(2, 7))
+        shown = markcodes.marked_cells((n, ws.cell(n, MARKS_COL).value) for n in range(2, 7))
         assert shown == cell_marks(second)
         assert not any(fill_of(c) for row in ws["A1:E6"] for c in row)
         assert mark_rules(ws) == MARK_RULES

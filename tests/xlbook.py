@@ -71,13 +71,15 @@ def make_book(
     log: Sequence[Sequence[Any]] | None = None,
     name: str = "updates.xlsm",
     used_range: dict[str, str] | None = None,
+    without: Sequence[str] = (),
 ) -> xw.Book:
-    """A book with Updates, Settings and Log sheets (in that order)."""
+    """A book with Updates, Settings and Log sheets (in that order), less those in `without`."""
     sheets = [
         ("Updates", updates),
         ("Settings", settings if settings is not None else [SETTINGS_HEADER]),
         ("Log", log if log is not None else [LOG_HEADER]),
     ]
+    sheets = [(sheet_name, rows) for sheet_name, rows in sheets if sheet_name not in without]
     api_sheets = []
     for sheet_name, rows in sheets:
         sheet: dict[str, Any] = {

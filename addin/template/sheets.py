@@ -16,7 +16,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import marks, model
-from addin.workbook import mark_rules
+from addin.workbook import DATETIME_FORMAT, mark_rules
 
 READ_ME_SHEET = "Read Me"
 CONF_SHEET = "xlwings.conf"  # the name xlwings' VBA looks for (PROJECT_NAME & ".conf")
@@ -44,7 +44,6 @@ MAX_STATUSES = 100
 _FIRST_STATUS = f"{model.SETTINGS_SHEET}!$E$2"
 _STATUS_AREA = f"{_FIRST_STATUS}:$E${1 + MAX_STATUSES}"
 STATUSES_REF = f"OFFSET({_FIRST_STATUS},0,0,MAX(1,COUNTA({_STATUS_AREA})),1)"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 CALC_ID = 191029  # the calculation engine id Excel 2019 and Microsoft 365 write
 LAST_INPUT_ROW = 5000  # validations cover A2:E5000; number formats cover whole columns
 
