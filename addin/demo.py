@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,7 +42,8 @@ def run_demo(where: Path) -> int:
     with (
         start_sandbox(processing_delay=1.0) as sandbox,
         _env("ACHIEVEIT_API_KEY", sandbox.api_key),
-        _env(STATE_DIR_ENV, str(folder)),  # rehearsals stay out of the record of real sends
+        tempfile.TemporaryDirectory() as scratch,
+        _env(STATE_DIR_ENV, scratch),  # rehearsals stay out of the record of real sends
     ):
         _step(f"3. Submitting {good.name} to the local AchieveIt stand-in at {sandbox.url}:")
         code = main(["submit", str(good), "--base-url", sandbox.url, "--wait", "--timeout", "10"])
