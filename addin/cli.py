@@ -97,10 +97,13 @@ def cmd_submit(args: argparse.Namespace) -> int:
     table, settings, report, log_hashes = _load_and_validate(path, args)
     write_back = workbook.is_workbook(path) and not args.no_write_back
     if not report.valid:
-        if write_back:
-            workbook.write_back(path, table=table, findings=report.findings)
         if not args.json:
             _print_report(report, out=sys.stderr)
+        if write_back:
+            try:
+                workbook.write_back(path, table=table, findings=report.findings)
+            except WorkbookError as exc:  # the findings are printed; the refusal stands
+                _err(f"The findings could not be marked in {path.name}: {exc}")
         return _not_sent(args, _report_summary(report) + " Nothing was sent.", EXIT_INVALID)
 
     if not report.updates:
@@ -121,9 +124,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
         return _not_sent(args, message, EXIT_INVALID)
 
     outcome, exit_code = _send(args, base_url, data, path.stem, len(report.updates))
-    if outcome.state != "not-submitted":
-        _remember(base_url, digest, outcome, path)
-    if write_back and outcome.state != "not-submitted":
+    if outcome.state == "not-submitted":
+        return _finish(args, outcome, exit_code)
+    _remember(base_url, digest, outcome, path)
+    if write_back:
         findings = report.findings
         if outcome.state == "failed":
             findings += tuple(job_findings(outcome.message, report.updates))

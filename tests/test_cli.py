@@ -518,3 +518,12 @@ def test_a_record_that_cannot_be_written_is_a_warning_not_a_lost_job(
     assert code == 0
     assert f"Job ID: {keyed.jobs()[0].id}" in out
     assert "Could not note this send" in err
+
+
+def test_invalid_data_in_a_locked_workbook_is_still_reported(capsys, keyed, bad_book):
+    bad_book.with_name("~$" + bad_book.name).write_bytes(b"")
+    before = bad_book.read_bytes()
+    code, out, err = run(capsys, "submit", bad_book, "--base-url", keyed.url)
+    assert code == 1
+    assert "unknown-status" in err and "could not be marked" in err
+    assert bad_book.read_bytes() == before and keyed.jobs() == []
