@@ -188,15 +188,12 @@ def _earlier_send(log_hashes: set[str], base_url: str, digest: str) -> str | Non
 
 
 def _remember(base_url: str, digest: str, outcome: JobOutcome, path: Path) -> None:
-    """Note the send on this computer; failing to is worth a warning, never a lost job ID."""
     from .credentials import host_of
-    from .ledger import Sent, ledger_path, now_text, record_sent
+    from .ledger import remember
 
-    record = Sent(now_text(), host_of(base_url), digest, outcome.job_id, outcome.state, str(path))
-    try:
-        record_sent(record)
-    except OSError as exc:
-        _err(f"Could not note this send in {ledger_path()} ({exc.strerror or exc}).")
+    problem = remember(host_of(base_url), digest, outcome.job_id, outcome.state, str(path))
+    if problem:
+        _err(problem)
 
 
 def _not_sent(args: argparse.Namespace, message: str, code: int) -> int:

@@ -69,5 +69,12 @@ def record_sent(record: Sent, path: Path | None = None) -> None:
         handle.write(json.dumps(asdict(record)) + "\n")
 
 
-def now_text() -> str:
-    return dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")
+def remember(host: str, sha256: str, job_id: str | None, state: str, source: str) -> str | None:
+    """Note a send now. Returns a warning when it could not be noted: never worth failing for,
+    the job ID matters more."""
+    when = dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")
+    try:
+        record_sent(Sent(when, host, sha256, job_id, state, source))
+    except OSError as exc:
+        return f"Could not note this send in {ledger_path()} ({exc.strerror or exc})."
+    return None

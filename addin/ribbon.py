@@ -47,6 +47,7 @@ from .excelbook import (
     update_log_rows,
     write_jobs,
 )
+from .ledger import find_sent
 from .marks import JOB_ID_COL
 from .presslock import one_press_at_a_time
 from .results import job_status_text
@@ -222,6 +223,12 @@ def _previous_send(log: LogSheet, digest: str) -> tuple[Any, Any] | None:
     return found
 
 
+def _sent_from_this_computer(host: str, digest: str) -> tuple[Any, Any] | None:
+    """(when, job id) from this computer's record of sends: it also covers copies of the book."""
+    sent = find_sent(host, digest)
+    return None if sent is None else (sent.when, sent.job_id)
+
+
 def _when(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
@@ -240,6 +247,7 @@ def submit(
     """Validate, confirm, send the CSV, record the job, wait briefly for AchieveIt's answer."""
     from .api import JobState, upload_name
     from .csvfile import export_csv, sha256_hex
+    from .ledger import remember
     from .results import job_findings, summary
 
     title = dialogs.window_title("Submit")
@@ -267,7 +275,7 @@ def submit(
 
     count = len(report.updates)
     prompt = f"Send {count} update{'s' if count != 1 else ''} to {host}?"
-    previous = _previous_send(log, digest)
+    previous = _previous_send(log, digest) or _sent_from_this_computer(host, digest)
     if previous is not None:
         when, job = previous
         prompt = (
@@ -300,6 +308,7 @@ def submit(
                 f"{exc} The updates may have reached AchieveIt: check the plan in AchieveIt "
                 "before sending them again."
             )
+            remember(host, digest, None, "unknown", book.fullname)
             unknown = job_status_text("unknown", message)
             write_jobs(updates, {r: ("", unknown, sent_at) for r in rows})
             entry = model.LogEntry(sent_at, name, count, digest, None, "unknown", message)
@@ -308,6 +317,7 @@ def submit(
             return
 
         job_id = submission.job_id
+        remember(host, digest, job_id, PENDING, book.fullname)
         queued = "Queued by AchieveIt."
         write_jobs(updates, {r: (job_id, job_status_text(PENDING, queued), sent_at) for r in rows})
         entry = model.LogEntry(sent_at, name, count, digest, job_id, PENDING, queued)

@@ -711,3 +711,20 @@ def test_set_api_key_says_when_the_environment_key_wins(monkeypatch, memory_keyr
     ribbon.set_api_key(book, ask_secret=lambda prompt: "typed-key-1")
     assert "ACHIEVEIT_API_KEY environment variable is set" in alerts(book)[0]
     assert "from-the-environment" not in alerts(book)[0]
+
+
+def test_a_copy_of_the_book_with_an_empty_log_still_warns_before_resending(keyed):
+    first = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url))
+    ribbon.submit(first, confirm=confirm_yes(), now=now)
+    job_id = keyed.jobs()[0].id
+    copy = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url))  # fresh Log
+    prompts: list[str] = []
+
+    def decline(book: Any, prompt: str, title: str) -> bool:
+        prompts.append(prompt)
+        return False
+
+    ribbon.submit(copy, confirm=decline, now=now)
+    assert prompts[0].startswith("These exact updates were already sent on ")
+    assert f"job {job_id}" in prompts[0]
+    assert len(keyed.jobs()) == 1
