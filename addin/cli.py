@@ -130,7 +130,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if write_back:
         findings = report.findings
         if outcome.state == "failed":
-            findings += tuple(job_findings(outcome.message, report.updates))
+            sent = [(u.row, u.external_id) for u in report.updates]
+            findings += tuple(job_findings(outcome.message, sent))
         rows = [u.row for u in report.updates]
         log = LogEntry(
             outcome.checked_at or dt.datetime.now(),

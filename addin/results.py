@@ -103,15 +103,16 @@ def summary(findings: Iterable[Finding], rows: int) -> str:
     return f"All {rows} rows are ready to send."
 
 
-def job_findings(message: str, updates: Iterable[model.Update]) -> list[Finding]:
+def job_findings(message: str, sent: Iterable[tuple[int, str]]) -> list[Finding]:
     """A failed job's text, line by line, on the rows whose External ID the line names.
 
-    AchieveIt's failure text is undocumented; matching by ID (never by position) is the only safe
-    way back to rows. Lines naming no sent ID go to no row (the caller shows the whole text).
+    `sent` holds (sheet row, External ID) of the rows the job carried. AchieveIt's failure text
+    is undocumented; matching by ID (never by position) is the only safe way back to rows.
+    Lines naming no sent ID go to no row (the caller shows the whole text).
     """
     rows_by_id: dict[str, list[int]] = defaultdict(list)
-    for update in updates:
-        rows_by_id[update.external_id].append(update.row)
+    for row, external_id in sent:
+        rows_by_id[external_id].append(row)
     found: list[Finding] = []
     for line in (text.strip() for text in message.splitlines()):
         for external_id, rows in rows_by_id.items():

@@ -45,10 +45,11 @@ from .excelbook import (
     select_first,
     show_findings,
     update_log_rows,
+    write_column,
     write_jobs,
 )
 from .ledger import find_sent
-from .marks import JOB_ID_COL
+from .marks import ISSUES_COL, JOB_ID_COL
 from .presslock import one_press_at_a_time
 from .results import job_status_text
 
@@ -345,7 +346,8 @@ def submit(
     update_log_rows(log, {log_row: (state, message)})
     if state == JobState.FAILED.value:
         # AchieveIt's reasons, on the rows whose External ID they name (never by position).
-        failed = tuple(job_findings(details or message, report.updates))
+        sent = [(u.row, u.external_id) for u in report.updates]
+        failed = tuple(job_findings(details or message, sent))
         if failed:
             show_findings(updates, replace(report, findings=report.findings + failed))
 
@@ -357,6 +359,15 @@ def submit(
     else:
         text = f"{head} {message}"
     dialogs.alert(book, text, title)
+
+
+def _sent_id(value: Any) -> str:
+    """An External ID cell as the CSV carried it (a number Excel made of it, without '.0')."""
+    from .dates import plain_number
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return plain_number(value)
+    return str(value or "").strip()
 
 
 def _job_state(value: Any) -> str:
@@ -373,6 +384,9 @@ def refresh_status(
     now: Callable[[], dt.datetime] = dt.datetime.now,
 ) -> None:
     """Ask AchieveIt once about every job still processing (Updates sheet and Log)."""
+    from .api import JobState
+    from .results import issues_text_by_row, job_findings
+
     title = dialogs.window_title("Refresh Status")
     updates = read_updates(book)
     has_header = updates.table.header_row is not None
@@ -399,6 +413,7 @@ def refresh_status(
     lines: list[str] = []
     row_changes: dict[int, tuple[Any, str, dt.datetime]] = {}
     log_changes: dict[int, tuple[str, str]] = {}
+    reasons: list[model.Finding] = []  # a failed job's lines, on the rows they name
     with client_factory(base_url, key) as client:
         for number, job in enumerate(jobs, start=1):
             status.show(f"AchieveIt: checking job {number} of {len(jobs)}…")
@@ -421,8 +436,15 @@ def refresh_status(
             if state != PENDING:
                 for r in pending_log.get(job, []):
                     log_changes[r] = (state, message)
+            if current.state is JobState.FAILED:
+                sent = [(r, _sent_id(updates.cell(r, 1))) for r in pending_rows.get(job, [])]
+                reasons += job_findings(current.body or message, sent)
     if row_changes:
         write_jobs(updates, row_changes)
+    if reasons:
+        texts = issues_text_by_row(reasons)
+        keep = [texts.get(r, updates.cell(r, ISSUES_COL)) for r in updates.data_rows]
+        write_column(updates, ISSUES_COL, model.ISSUES, keep)
     update_log_rows(log, log_changes)
     dialogs.alert(book, "\n".join(lines), title)
 

@@ -188,7 +188,7 @@ _SENT = (
     ],
 )
 def test_job_findings_match_rows_by_external_id(message, expected_rows):
-    found = results.job_findings(message, _SENT)
+    found = results.job_findings(message, [(u.row, u.external_id) for u in _SENT])
     assert [f.row for f in found] == expected_rows
     assert all(f.severity == model.ERROR and f.code == "job-failed" for f in found)
     assert all(f.message.startswith("AchieveIt: ") for f in found)

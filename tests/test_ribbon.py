@@ -728,3 +728,20 @@ def test_a_copy_of_the_book_with_an_empty_log_still_warns_before_resending(keyed
     assert prompts[0].startswith("These exact updates were already sent on ")
     assert f"job {job_id}" in prompts[0]
     assert len(keyed.jobs()) == 1
+
+
+def test_refresh_puts_a_failed_jobs_reasons_on_the_rows_they_name(monkeypatch):
+    with start_sandbox(port=0, processing_delay=1.0) as server:
+        monkeypatch.setenv("ACHIEVEIT_API_KEY", server.api_key)
+        rows = [GOOD_ROWS[0], ["NOT-IN-PLAN", "On Track", None, AS_OF, ""], GOOD_ROWS[1]]
+        book = make_book(updates(*rows), settings=sandbox_settings(server.url, wait=0.2))
+        ribbon.submit(book, confirm=confirm_yes(), now=now)
+        assert cell(sheet_after(book, "Updates"), 3, JOB_STATUS).startswith("processing: ")
+        assert server.wait_idle(10)
+        later = reopen(book)
+        ribbon.refresh_status(later, now=now)
+    grid = sheet_after(later, "Updates")
+    assert [cell(grid, r, JOB_STATUS).split(":")[0] for r in (2, 3, 4)] == ["failed"] * 3
+    assert "NOT-IN-PLAN" in cell(grid, 3, ISSUES) and cell(grid, 3, ISSUES).startswith("Error")
+    assert cell(grid, 2, ISSUES) is None and cell(grid, 4, ISSUES) is None
+    assert value_writes_outside_results(later) == []
