@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import re
 import tempfile
@@ -34,6 +33,7 @@ from workbook_factory import (
     build_extended_workbook,
     build_macro_workbook,
     build_workbook,
+    rewrite_part,
     ribbon_relationships,
     root_extensions,
     sample_rows,
@@ -118,16 +118,6 @@ def fill_of(cell: Any) -> str | None:
     if cell.fill is None or cell.fill.fill_type != "solid":
         return None
     return str(cell.fill.fgColor.rgb)[-6:].upper()
-
-
-def patch_part(path: Path, name: str, edit: Any) -> None:
-    """Rewrite one zip part, as another program would have written it."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            dst.writestr(info, edit(data) if info.filename == name else data)
-    path.write_bytes(buffer.getvalue())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,7 +218,7 @@ def test_formulas_without_cached_values_are_uncalculated(tmp_path: Path) -> None
 def test_formulas_with_cached_values_read_their_values(tmp_path: Path) -> None:
     path = build_workbook(tmp_path / "u.xlsx", [["A-1", "On Track", "=1+1", None, '=""']])
     # As Excel saves them: a cached number, and a formula returning "" (t="str", empty <v>).
-    patch_part(
+    rewrite_part(
         path,
         "xl/worksheets/sheet1.xml",
         lambda xml: (
@@ -244,7 +234,7 @@ def test_formulas_with_cached_values_read_their_values(tmp_path: Path) -> None:
 
 def test_shared_formulas_are_translated_per_cell(tmp_path: Path) -> None:
     path = build_workbook(tmp_path / "u.xlsx", [["A-1", "On Track", "=F2*2"]] * 2)
-    patch_part(
+    rewrite_part(
         path,
         "xl/worksheets/sheet1.xml",
         lambda xml: xml.replace(
@@ -312,7 +302,7 @@ def test_trailing_blank_rows_and_tool_columns_are_ignored(tmp_path: Path) -> Non
 
 def test_a_wrong_dimension_does_not_cut_the_table(tmp_path: Path) -> None:
     path = build_workbook(tmp_path / "u.xlsx", ROWS)
-    patch_part(
+    rewrite_part(
         path,
         "xl/worksheets/sheet1.xml",
         lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', xml),
@@ -962,7 +952,7 @@ def test_write_back_keeps_formula_results(tmp_path: Path) -> None:
 
 def test_shared_formulas_keep_their_results(tmp_path: Path) -> None:
     path = build_workbook(tmp_path / "u.xlsx", [["A-1", "On Track", "=F2*2"]] * 2)
-    patch_part(
+    rewrite_part(
         path,
         "xl/worksheets/sheet1.xml",
         lambda xml: xml.replace(
