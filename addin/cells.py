@@ -8,7 +8,7 @@ from itertools import islice
 from typing import Any
 
 from . import model
-from .marks import ISSUES_COL, TOOL_HEADERS
+from .marks import ISSUES_COL, LAST_TOOL_COLUMN, TOOL_HEADERS
 from .model import is_blank
 
 __all__ = [
@@ -50,7 +50,7 @@ def find_header(rows: Iterable[Sequence[Any]]) -> int | None:
 
 
 def result_header_clash(cells: Sequence[Any]) -> tuple[int, Any] | None:
-    """The first of F..J of the header row (`cells`, from F on) that holds something other
+    """The first of F..K of the header row (`cells`, from F on) that holds something other
     than the tool's own header, as (0-based offset from F, value); None when all are free."""
     for index, name in enumerate(TOOL_HEADERS):
         value = cells[index] if index < len(cells) else None
@@ -61,11 +61,12 @@ def result_header_clash(cells: Sequence[Any]) -> tuple[int, Any] | None:
 
 def result_header_message(place: str, header_row: int, index: int, value: Any) -> str:
     """What to do about a result_header_clash; `place` says where, e.g. 'In updates.xlsx'."""
-    letter = chr(ord("A") + ISSUES_COL - 1 + index)  # F..J: single letters
+    letter = chr(ord("A") + ISSUES_COL - 1 + index)  # F..K: single letters
+    first, last = chr(ord("A") + ISSUES_COL - 1), LAST_TOOL_COLUMN
     return (
-        f"{place}, cell {letter}{header_row} holds {value!r}; the tool needs columns F..J for "
-        f"its results ({', '.join(TOOL_HEADERS)}). Move that column to the right of J (or clear "
-        "the cell), then try again."
+        f"{place}, cell {letter}{header_row} holds {value!r}; the tool needs columns "
+        f"{first}..{last} for its results ({', '.join(TOOL_HEADERS)}). Move that column to the "
+        f"right of {last} (or clear the cell), then try again."
     )
 
 

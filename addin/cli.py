@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .errors import AddinError, ApiError, ConfigError, InvalidData, JobTimeout, WorkbookError
-from .model import DATE_FORMATS, Finding, JobOutcome, LogEntry, Report, Settings, Table
+from .model import DATE_FORMATS, JobOutcome, Report, Settings
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_API, EXIT_PROCESSING = 0, 1, 2, 3, 4
 BASE_URL_ENV = "ACHIEVEIT_BASE_URL"
@@ -51,18 +51,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from . import workbook
+    from . import submission
 
     if args.annotate:
         _require_workbook(args.file, "--annotate")
-    table, settings, report, _hashes = _load_and_validate(args.file)
+    port, view = _read(args.file, record=args.annotate)
+    report = submission.check(view)
+    plan = submission.plan(view, report)
+    _end_progress()
     if args.json:
-        print(json.dumps(report.as_json(), indent=2))
+        result = report.as_json()
+        if view.stateful:
+            result["to_send"] = len(plan.to_send)
+        print(json.dumps(result, indent=2))
     else:
         _print_report(report)
+        if view.stateful and report.valid and not plan.first_time:
+            print(_plan_line(plan))
     if args.annotate:
         _progress(f"Writing the findings into {Path(args.file).name}…", transient=True)
-        workbook.write_back(args.file, table=table, findings=report.findings)
+        submission.annotate(port, view, report)
         _end_progress()
         if not args.json:
             print(f"Findings written into {args.file}.")
@@ -70,14 +78,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from . import submission
     from .atomicfile import write_bytes_atomically
     from .csvfile import export_csv
 
-    _table, settings, report, _hashes = _load_and_validate(args.file, args)
+    _port, view = _read(args.file, args=args, record=False)
+    report = submission.check(view)
+    _end_progress()
     if not report.valid:
         _print_report(report, out=sys.stderr)
         raise InvalidData("Nothing was exported: fix the errors listed above, then export again.")
-    data = export_csv(report, settings)
+    data = export_csv(report, view.settings)
     target = Path(args.output)
     try:
         write_bytes_atomically(target, data)
@@ -88,122 +99,157 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    """Validate, export, POST, optionally wait, and write the outcome back into the workbook."""
-    from . import workbook
-    from .csvfile import export_csv, sha256_hex
-    from .results import job_findings
+    """Validate, send the new and changed rows, optionally wait, and record the outcome."""
+    from . import submission, workbook
 
     path = Path(args.file)
-    table, settings, report, log_hashes = _load_and_validate(path, args)
-    write_back = workbook.is_workbook(path) and not args.no_write_back
-    if not report.valid:
-        if not args.json:
-            _print_report(report, out=sys.stderr)
-        if write_back:
-            try:
-                workbook.write_back(path, table=table, findings=report.findings)
-            except WorkbookError as exc:  # the findings are printed; the refusal stands
-                _err(f"The findings could not be marked in {path.name}: {exc}")
-        return _not_sent(args, _report_summary(report) + " Nothing was sent.", EXIT_INVALID)
-
-    if not report.updates:
-        message = "There are no updates to send: the sheet has no data rows."
-        return _not_sent(args, message, EXIT_INVALID)
-    data = export_csv(report, settings)
-    digest = sha256_hex(data)
-    base_url = _base_url(args, settings)
-    if write_back:
-        # Before anything is queued: a job that could not be recorded would invite a resend.
-        workbook.check_writable(path, table)
-    if args.dry_run:
-        size = f"{len(report.updates)} updates ({len(data)} bytes)"
-        return _not_sent(args, f"Dry run: {size} would go to {base_url}.", EXIT_OK)
-    earlier = None if args.allow_duplicate else _earlier_send(log_hashes, base_url, digest)
-    if earlier:
-        message = f"{earlier} Nothing was sent. Use --allow-duplicate to send them again."
-        return _not_sent(args, message, EXIT_INVALID)
-
-    outcome, exit_code = _send(args, base_url, data, path.stem, len(report.updates))
-    if outcome.state == "not-submitted":
-        return _finish(args, outcome, exit_code)
-    _remember(base_url, digest, outcome, path)
-    if write_back:
-        findings = report.findings
-        if outcome.state == "failed":
-            sent = [(u.row, u.external_id) for u in report.updates]
-            findings += tuple(job_findings(outcome.message, sent))
-        rows = [u.row for u in report.updates]
-        log = LogEntry(
-            outcome.checked_at or dt.datetime.now(),
-            outcome.upload_name,
-            len(rows),
-            digest,
-            outcome.job_id,
-            outcome.state,
-            outcome.message,
+    port, view = _read(path, args=args, record=not args.no_write_back)
+    base_url = _base_url(args, view.settings)
+    with submission.connection(base_url, _open_client) as link:
+        prepared = submission.prepare(
+            port,
+            view,
+            link,
+            ask_server=not args.dry_run,
+            resend_all=args.all,
+            resend_unsettled=args.resend_unsettled,
+            progress=_transient,
         )
-        if not _save_results(path, table, findings, outcome, rows, log):
-            exit_code = exit_code or EXIT_USAGE
-    return _finish(args, outcome, exit_code)
-
-
-def _send(
-    args: argparse.Namespace, base_url: str, data: bytes, stem: str, count: int
-) -> tuple[JobOutcome, int]:
-    """POST once (never retried), then wait if asked. Returns the outcome and the exit code."""
-    from .api import upload_name
-
-    now = dt.datetime.now().replace(microsecond=0)
-    name = upload_name(stem, now)
-    with _client(base_url) as client:
+        _end_progress()
+        report, plan = prepared.report, prepared.plan
+        if not report.valid:
+            if not args.json:
+                _print_report(report, out=sys.stderr)
+            _keep(port, prepared, path, "The findings could not be marked in")
+            return _not_sent(args, _report_summary(report) + " Nothing was sent.", EXIT_INVALID)
+        if not report.updates:
+            message = "There are no updates to send: the sheet has no data rows."
+            return _not_sent(args, message, EXIT_INVALID)
+        if not args.json:
+            for line in prepared.settled.lines:
+                print(line)
+        if not plan.to_send:
+            _keep(port, prepared, path, "What AchieveIt said could not be recorded in")
+            return _not_sent(args, _nothing_to_send(prepared), EXIT_OK)
+        if workbook.is_workbook(path):
+            # Before anything is queued: a job that could not be recorded would invite a resend.
+            port.check_writable()
+        if args.dry_run:
+            size = f"{len(plan.to_send)} updates ({len(prepared.data)} bytes)"
+            message = f"Dry run: {size} would go to {base_url}. {_plan_line(plan)}"
+            return _not_sent(args, message, EXIT_OK)
+        on_purpose = args.allow_duplicate or args.all or args.resend_unsettled
+        if prepared.earlier is not None and not on_purpose:
+            _keep(port, prepared, path, "What AchieveIt said could not be recorded in")
+            message = (
+                f"{_earlier_words(prepared.earlier)} Nothing was sent. Use --allow-duplicate to "
+                "send them again."
+            )
+            return _not_sent(args, message, EXIT_INVALID)
+        if not args.json:
+            print(_plan_line(plan))
         try:
-            submission = client.submit(data, name)
-        except ApiError as exc:
-            # maybe_queued: the upload may have landed; it is recorded so nobody re-sends blindly.
-            outcome = JobOutcome(None, "not-submitted", exc.http_status, str(exc), now, name)
-            if exc.maybe_queued:
-                outcome = replace(outcome, state="unknown")
-            return outcome, exc.exit_code
-        job_id = submission.job_id
-        _progress(f"Submitted {count} updates to {base_url}: job {job_id}")
-        queued = JobOutcome(job_id, "processing", submission.http_status, "Queued.", now, name)
-        if not args.wait:
-            return queued, EXIT_OK
-        outcome, code = _poll(client, job_id, args.timeout)
-        return replace(outcome, upload_name=name), code
+            result = submission.send(
+                port,
+                prepared,
+                link,
+                wait=args.timeout if args.wait else None,
+                progress=_transient,
+            )
+        except ApiError as exc:  # surely not queued
+            outcome = JobOutcome(None, "not-submitted", exc.http_status, str(exc))
+            return _finish(args, outcome, exc.exit_code)
+        finally:
+            _end_progress()
+    for warning in result.warnings:
+        _err(warning)
+    code = _send_exit_code(result)
+    if result.write_problem:
+        _err(
+            f"The results could not be written back into {path.name}: {result.write_problem} "
+            "This computer keeps a note of the upload: the next submit of this workbook records "
+            "it on the rows instead of sending them again."
+        )
+        code = code or EXIT_USAGE
+    return _finish(args, result.outcome, code)
 
 
-def _earlier_send(log_hashes: set[str], base_url: str, digest: str) -> str | None:
-    """Why these exact bytes count as sent already: the workbook's Log (its `log_hashes`, as
-    read with the table), or this computer's record of sends."""
-    from .credentials import host_of
-    from .ledger import find_sent
+def _keep(port: Any, prepared: Any, path: Path, problem: str) -> None:
+    """Save what was learnt without sending (findings, settled jobs); a locked file is said,
+    not fatal: the refusal or the message that follows matters more."""
+    from . import submission
 
-    if digest in log_hashes:
-        return "These exact updates were already sent from this workbook (see its Log sheet)."
-    sent = find_sent(host_of(base_url), digest)
-    if sent is None:
-        return None
-    job = f", job {sent.job_id}" if sent.job_id else ""
-    return f"These exact updates were already sent to {sent.host} on {sent.when}{job}."
+    try:
+        submission.finish(port, prepared)
+    except WorkbookError as exc:
+        _err(f"{problem} {path.name}: {exc}")
 
 
-def _remember(base_url: str, digest: str, outcome: JobOutcome, path: Path) -> None:
-    from .credentials import host_of
-    from .ledger import remember
+def _nothing_to_send(prepared: Any) -> str:
+    from .sendstate import Standing
 
-    problem = remember(host_of(base_url), digest, outcome.job_id, outcome.state, str(path))
-    if problem:
-        _err(problem)
+    plan = prepared.plan
+    text = f"Nothing to send: {_plan_line(plan)}"
+    if plan.held(Standing.UNSETTLED):
+        text += (
+            " Check in AchieveIt whether the waiting rows arrived; to send them again anyway, "
+            "use --resend-unsettled."
+        )
+    elif plan.held(Standing.IN_FLIGHT):
+        text += " Ask again later with: achieveit-updates refresh FILE."
+    else:
+        text += " Use --all to send them again on purpose."
+    return text
+
+
+def _plan_line(plan: Any) -> str:
+    from .sendstate import describe
+
+    return describe(plan)
+
+
+def _earlier_words(earlier: Any) -> str:
+    job = f", job {earlier.job_id}" if earlier.job_id else ""
+    if earlier.in_workbook:
+        return f"These exact updates were already sent from this workbook{job} (see its Log sheet)."
+    return f"These exact updates were already sent to {earlier.host} on {earlier.when}{job}."
+
+
+def _send_exit_code(result: Any) -> int:
+    state = result.outcome.state
+    if state == "unknown" or result.problem == "unchecked":
+        return EXIT_API
+    if result.problem == "timeout":
+        return EXIT_PROCESSING
+    return EXIT_INVALID if state == "failed" else EXIT_OK
 
 
 def _not_sent(args: argparse.Namespace, message: str, code: int) -> int:
     return _finish(args, JobOutcome(None, "not-submitted", None, message), code)
 
 
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Refresh Status for a workbook: ask about every job still processing, record answers."""
+    from . import submission
+
+    _require_workbook(args.file, "refresh")
+    port, view = _read(args.file, record=not args.no_write_back)
+    with submission.connection(_base_url(args, view.settings), _open_client) as link:
+        settled = submission.refresh(port, view, link, progress=_transient)
+        _end_progress()
+    if settled is None:
+        print("No job is waiting for an answer from AchieveIt.")
+        return EXIT_OK
+    for line in settled.lines:
+        print(line)
+    if settled.unchecked:
+        return EXIT_API
+    return EXIT_INVALID if settled.failed else EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     base_url = _base_url(args, Settings())
-    with _client(base_url) as client:
+    with _open_client(base_url) as client:
         outcome, code = _poll(client, args.job_id, args.timeout if args.wait else None)
     if code == EXIT_API:
         outcome = replace(outcome, state="unknown")
@@ -261,22 +307,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --- shared steps -----------------------------------------------------------------------------
 
 
-def _load_and_validate(
-    path: str | Path, args: argparse.Namespace | None = None
-) -> tuple[Table, Settings, Report, set[str]]:
-    """The table, the settings (flags applied), the report, and the Log's CSV hashes."""
-    from . import workbook
-    from .rules import validate_table
+def _read(
+    path: str | Path, *, args: argparse.Namespace | None = None, record: bool = True
+) -> tuple[Any, Any]:
+    """The file's sheet port and its one reading (flags applied to the settings)."""
+    from .workbook import FileSheets
 
     _progress(f"Reading {Path(path).name}…", transient=True)
-    table, file_settings, log_hashes = workbook.read_inputs(path)  # one open of the workbook
-    _progress(f"Checking {len(table.rows):,} rows…", transient=True)
-    settings = file_settings or Settings()
+    port = FileSheets(path, record=record)
+    view = port.read()  # one open of the workbook
     if args is not None:
-        settings = _apply_csv_flags(settings, args)
-    report = validate_table(table, statuses=settings.statuses)
-    _end_progress()
-    return table, settings, report, log_hashes
+        view.settings = _apply_csv_flags(view.settings, args)
+    _progress(f"Checking {len(view.table.rows):,} rows…", transient=True)
+    return port, view
 
 
 def _apply_csv_flags(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -301,7 +344,7 @@ def _base_url(args: argparse.Namespace, settings: Settings) -> str:
     return resolve_base_url(settings.subdomain, settings.base_url)  # "" counts as not set
 
 
-def _client(base_url: str) -> Any:
+def _open_client(base_url: str) -> Any:
     from .api import ProgressUpdatesClient
     from .credentials import get_api_key, host_of
 
@@ -340,35 +383,6 @@ def _outcome(status: Any) -> tuple[JobOutcome, int]:
     outcome = JobOutcome(status.job_id, status.state.value, status.http_status, message, now)
     code = {JobState.SUCCEEDED: EXIT_OK, JobState.FAILED: EXIT_INVALID}.get(status.state, EXIT_OK)
     return outcome, code
-
-
-def _save_results(
-    path: Path,
-    table: Table,
-    findings: Sequence[Finding],
-    outcome: JobOutcome,
-    rows: list[int],
-    log: LogEntry,
-) -> bool:
-    """Write the outcome back. If that fails, say so and go on: the job ID must still be shown."""
-    from . import workbook
-
-    _progress(f"Writing the results into {path.name}…", transient=True)
-    try:
-        workbook.write_back(
-            path,
-            table=table,
-            findings=findings,
-            outcome=outcome,
-            submitted_rows=rows,
-            log=log,
-        )
-    except WorkbookError as exc:
-        _err(f"The results could not be written back into {path.name}: {exc}")
-        return False
-    finally:
-        _end_progress()
-    return True
 
 
 def _finish(args: argparse.Namespace, outcome: JobOutcome, code: int) -> int:
@@ -416,6 +430,10 @@ def _require_workbook(path: str | Path, option: str) -> None:
 
 
 _progress_shown = False  # a transient progress line is on the terminal
+
+
+def _transient(message: str) -> None:
+    _progress(message, transient=True)
 
 
 def _progress(message: str, transient: bool = False) -> None:
@@ -479,9 +497,29 @@ def _parser() -> argparse.ArgumentParser:
         help="send even if these exact updates were sent before (the workbook's Log sheet, "
         "or this computer's record of sends)",
     )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="send every valid row, also those already sent unchanged (on purpose: AchieveIt "
+        "records them twice; implies --allow-duplicate)",
+    )
+    p.add_argument(
+        "--resend-unsettled",
+        action="store_true",
+        help="also send rows whose last job is still processing or whose last upload may not "
+        "have arrived (check the plan in AchieveIt first; implies --allow-duplicate)",
+    )
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     _csv_flags(p)
     p.set_defaults(run=cmd_submit)
+
+    p = sub.add_parser(
+        "refresh", help="ask AchieveIt about a workbook's jobs still processing, record answers"
+    )
+    p.add_argument("file", help=".xlsx or .xlsm")
+    _target_flags(p)
+    p.add_argument("--no-write-back", action="store_true", help="leave the workbook unchanged")
+    p.set_defaults(run=cmd_refresh)
 
     p = sub.add_parser("status", help="ask AchieveIt how a job is doing")
     p.add_argument("job_id")

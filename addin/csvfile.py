@@ -121,6 +121,23 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+FINGERPRINT_PREFIX = "s1:"  # the fingerprint's version; text, so Excel never makes it a number
+_FINGERPRINT_SETTINGS = Settings(date_format=model.DATE_ISO, include_comment=True)
+
+
+def fingerprint(update: Update) -> str:
+    """What a row sends, hashed: its CSV record written one canonical way.
+
+    The record is the row's normalised content (the canonical status, the metric and date as
+    the CSV writes them, the comment), so neither "on track" vs "On Track" nor a change of the
+    CSV date format or of "Include comments" makes an unchanged row look edited. 96 bits of
+    SHA-256: edits are told apart, and the cell stays short.
+    """
+    record = _record(_update_fields(update, _FINGERPRINT_SETTINGS))
+    digest = hashlib.sha256(record.encode("utf-8", "surrogatepass")).hexdigest()
+    return FINGERPRINT_PREFIX + digest[:24]
+
+
 # --- reading a user's .csv input file --------------------------------------------------------
 
 _SAVE_AS_CSV = "Open it in Excel and save it again as 'CSV UTF-8 (Comma delimited) (*.csv)'."

@@ -1,30 +1,40 @@
 """The live workbook as the ribbon buttons see it: one read per sheet, bounded block writes.
 
 Excel round trips are slow (COM on Windows, AppleScript on Mac), so a press makes a fixed number
-of them whatever the row count: each sheet is read in one call, each result column is written as
-one block, and the red/amber cells come from two conditional-format rules of the template driven
-by the hidden Marks column (see addin/marks.py), itself written as one block. Nothing in the
-input columns A..E is ever written.
+of them whatever the row count: each sheet is read in one call, the tool columns F..K are written
+as one block, and the red/amber cells come from two conditional-format rules of the template
+driven by the hidden Marks column (see addin/marks.py) inside that block. Nothing in the input
+columns A..E is ever written. `ExcelSheets` is the sheet port of addin/submission.py.
 
 Only xlwings and the small shared modules load with this module: a ribbon click stays cheap.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xlwings as xw
 
 from . import marks, model
-from .cells import find_header, log_columns, result_header_clash, result_header_message, sheet_index
+from .cells import (
+    find_header,
+    log_columns,
+    log_hash,
+    normal_label,
+    result_header_clash,
+    result_header_message,
+    sheet_index,
+)
 from .cells import is_blank as _blank
 from .errors import WorkbookError
-from .marks import INPUT_WIDTH, ISSUES_COL, JOB_ID_COL, MARKS_COL
+from .marks import INPUT_WIDTH, ISSUES_COL, SENT_COL, TOOL_HEADERS
 
-READ_WIDTH = MARKS_COL  # A..J
+if TYPE_CHECKING:
+    from .submission import SheetChanges, Snapshot
+
+READ_WIDTH = SENT_COL  # A..K
 BLOAT_ROWS = 5_000  # past this, check the used range isn't just formatting (one call per column)
 
 
@@ -85,7 +95,7 @@ def table_from_cells(cells: Sequence[Sequence[Any]], source: str, sheet: str) ->
 
 @dataclass
 class UpdatesSheet:
-    """What one read of the Updates sheet gives: its cells A..J and the Table built from them."""
+    """What one read of the Updates sheet gives: its cells A..K and the Table built from them."""
 
     sheet: xw.Sheet
     cells: list[list[Any]]
@@ -122,7 +132,7 @@ def read_updates(book: xw.Book) -> UpdatesSheet:
 
 
 def _check_result_headers(updates: UpdatesSheet) -> None:
-    """F..J of the header row must be empty or the tool's own headers: the tool writes there."""
+    """F..K of the header row must be empty or the tool's own headers: the tool writes there."""
     row = updates.header_row
     clash = result_header_clash(updates.cells[row - 1][ISSUES_COL - 1 :])
     if clash is not None:
@@ -186,32 +196,18 @@ def _prepare_log(log: LogSheet) -> xw.Sheet:
 
 
 # ---------------------------------------------------------------------------------------------
-# Writing: one block per column
+# Writing: one block for the tool columns, one call per Log write
 # ---------------------------------------------------------------------------------------------
 
 
-def write_column(updates: UpdatesSheet, col: int, header: str, values: Sequence[Any]) -> None:
-    """Header plus one value per data row, as one block starting at the header row."""
-    block = [[header], *([v] for v in values)]
-    updates.sheet.range((updates.header_row, col)).value = block
-
-
-def show_findings(updates: UpdatesSheet, report: model.Report) -> None:
-    """Issues text in F, Marks codes in J (the template's rules colour A..E from them)."""
-    from .results import cell_marks, issues_text_by_row
-
-    texts = issues_text_by_row(report.findings)
-    codes = marks.row_codes(cell_marks(report.findings))
-    rows = updates.data_rows
-    write_column(updates, ISSUES_COL, model.ISSUES, [texts.get(r) for r in rows])
-    write_column(updates, MARKS_COL, marks.MARKS_HEADER, [codes.get(r) for r in rows])
-
-
-def clear_findings(updates: UpdatesSheet) -> None:
-    """Empty Issues (F) and Marks (J) below the header: two blocks."""
-    blanks = [None] * len(updates.data_rows)
-    write_column(updates, ISSUES_COL, model.ISSUES, blanks)
-    write_column(updates, MARKS_COL, marks.MARKS_HEADER, blanks)
+def write_tools(updates: UpdatesSheet, tools: Mapping[int, model.ToolCells]) -> None:
+    """F..K of the header row and every data row, as one block: the tool's headers, then each
+    row's cells from `tools` (rows it lacks are emptied). The inputs A..E are not touched."""
+    last = max([len(updates.cells), *tools])
+    block: list[list[Any]] = [list(TOOL_HEADERS)]
+    for row in range(updates.header_row + 1, last + 1):
+        block.append(list(tools.get(row, model.ToolCells()).values()))
+    updates.sheet.range((updates.header_row, ISSUES_COL)).value = block
 
 
 def select_first(updates: UpdatesSheet, report: model.Report) -> None:
@@ -230,24 +226,11 @@ def select_first(updates: UpdatesSheet, report: model.Report) -> None:
     updates.sheet.range((row, col)).select()
 
 
-def write_jobs(updates: UpdatesSheet, changes: dict[int, tuple[Any, str, dt.datetime]]) -> None:
-    """Job ID, Job Status, Checked At of the given rows; other rows keep what they hold."""
-    rows = updates.data_rows
-    block: list[list[Any]] = [list(model.RESULT_COLUMNS[1:])]
-    for r in rows:
-        old = [updates.cell(r, JOB_ID_COL + i) for i in range(3)]
-        block.append(list(changes[r]) if r in changes else old)
-    updates.sheet.range((updates.header_row, JOB_ID_COL)).value = block
-    for r, values in changes.items():  # keep the in-memory copy in step with the sheet
-        for i, value in enumerate(values):
-            updates.cells[r - 1][JOB_ID_COL - 1 + i] = value
-
-
-def append_log(log: LogSheet, entry: model.LogEntry) -> int:
-    """Write the entry below the last Log row (one call, after adding the sheet and writing
-    its missing headers if need be); return its sheet row."""
+def append_log(log: LogSheet, entry: model.LogEntry, row: int | None = None) -> int:
+    """Write the entry into `row` (default: below the last Log row) in one call, after adding
+    the sheet and writing its missing headers if need be; return its sheet row."""
     sheet = _prepare_log(log)
-    row = log.rows().stop  # first empty row after the data
+    row = row or log.rows().stop  # first empty row after the data
     width = max(log.columns.values()) + 1
     values: list[Any] = [None] * width
     for name, value in zip(model.LOG_COLUMNS, entry.cells(), strict=True):
@@ -270,10 +253,91 @@ def update_log_rows(log: LogSheet, changes: dict[int, tuple[str, str]]) -> None:
     block = []
     for r in range(first, last + 1):
         row = [
-            log.cells[r - 1][c] if c < len(log.cells[r - 1]) else None
+            log.cells[r - 1][c] if r <= len(log.cells) and c < len(log.cells[r - 1]) else None
             for c in range(left, right + 1)
         ]
         if r in changes:
             row[state_col - left], row[message_col - left] = changes[r]
         block.append(row)
     sheet.range((first, left + 1)).value = block
+    for r, (state, message) in changes.items():  # keep the in-memory copy in step
+        if r <= len(log.cells):
+            log.cells[r - 1][state_col], log.cells[r - 1][message_col] = state, message
+
+
+# ---------------------------------------------------------------------------------------------
+# The sheet port of addin/submission.py, over a live workbook
+# ---------------------------------------------------------------------------------------------
+
+
+def _log_rows(log: LogSheet) -> list[model.LogRow]:
+    rows = []
+    for r in log.rows():
+        job = log.value(r, "Job ID")
+        rows.append(
+            model.LogRow(
+                r,
+                "" if _blank(job) else str(job).strip(),
+                normal_label(log.value(r, "State")),
+                log_hash(log.value(r, model.LOG_COLUMNS[3])),
+                str(log.value(r, "Message") or ""),
+                log.value(r, "When"),
+            )
+        )
+    return rows
+
+
+class ExcelSheets:
+    """Updates, Settings and Log of a live workbook: read once per sheet; each write() is one
+    block over F..K plus one call per new Log row; Log State/Message changes wait for commit()
+    and go as one block (so a press updates the Log with a fixed number of calls)."""
+
+    records = True
+
+    def __init__(self, book: xw.Book) -> None:
+        self.book = book
+        self.updates: UpdatesSheet | None = None
+        self.log: LogSheet | None = None
+        self._log_state: dict[int, tuple[str, str]] = {}
+
+    def read(self, *, with_log: bool = True, with_settings: bool = True) -> Snapshot:
+        from .submission import Snapshot
+
+        updates = self.updates = read_updates(self.book)
+        settings = read_settings(self.book) if with_settings else model.Settings()
+        self.log = read_log(self.book) if with_log else None
+        tools = {}
+        if updates.table.header_row is not None:
+            for r in updates.data_rows:
+                tools[r] = model.ToolCells.of(updates.cells[r - 1][ISSUES_COL - 1 : SENT_COL])
+        return Snapshot(
+            table=updates.table,
+            settings=settings,
+            name=self.book.name,
+            source=str(self.book.fullname),
+            tools={r: cells for r, cells in tools.items() if any(cells.values())},
+            log=_log_rows(self.log) if self.log else [],
+            next_log_row=self.log.rows().stop if self.log else 2,
+        )
+
+    def check_writable(self) -> None:
+        pass  # Excel holds the book open for us; a protected sheet fails the write itself
+
+    def write(self, view: Snapshot, changes: SheetChanges) -> None:
+        if changes.rows and self.updates is not None and self.updates.table.header_row:
+            write_tools(self.updates, view.tools)
+        if changes.log_new or changes.log_state:
+            log = self._require_log()
+            for row, entry in sorted(changes.log_new.items()):
+                append_log(log, entry, row)
+            self._log_state.update(changes.log_state)
+
+    def commit(self) -> None:
+        if self._log_state:
+            update_log_rows(self._require_log(), self._log_state)
+            self._log_state = {}
+
+    def _require_log(self) -> LogSheet:
+        if self.log is None:
+            self.log = read_log(self.book)
+        return self.log

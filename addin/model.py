@@ -7,6 +7,7 @@ sheet or file -> Table (raw rows) -> rules -> Report (findings + Updates) -> CSV
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,9 +74,10 @@ EXCEL_ERRORS = frozenset(
     }
 )
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]
 ERROR: Severity = "error"
 WARNING: Severity = "warning"
+NOTE: Severity = "note"  # for the user's information only: never stops a submission
 
 DATE_ISO = "YYYY-MM-DD"
 DATE_US = "MM/DD/YYYY"
@@ -238,7 +240,7 @@ class JobOutcome:
     """Where a submission stands, for write-back, the Log sheet and `--json` output."""
 
     job_id: str | None
-    state: Literal["succeeded", "failed", "processing", "not-submitted", "unknown"]
+    state: str  # "succeeded", "failed", "processing", "not-submitted" or "unknown"
     http_status: int | None
     message: str
     checked_at: dt.datetime | None = None
@@ -251,6 +253,42 @@ class JobOutcome:
             "http_status": self.http_status,
             "message": self.message,
         }
+
+
+@dataclass(frozen=True)
+class ToolCells:
+    """One Updates row's tool cells F..K, in marks.TOOL_HEADERS order: as read, or to write.
+
+    Values are as the sheet holds them (text, a datetime for Checked At, None when empty).
+    """
+
+    issues: Any = None
+    job_id: Any = None
+    job_status: Any = None
+    checked_at: Any = None
+    marks: Any = None
+    sent: Any = None  # the fingerprint of what the row last sent (addin/sendstate.py)
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.issues, self.job_id, self.job_status, self.checked_at, self.marks, self.sent)
+
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> ToolCells:
+        """From the cells F.. of a row as read (short rows are padded, blanks become None)."""
+        cells = [None if is_blank(v) else v for v in list(values)[:6]]
+        return cls(*(cells + [None] * (6 - len(cells))))
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """A Log sheet row as read: where it is and what the tool needs from it."""
+
+    row: int  # sheet row
+    job_id: str
+    state: str  # lower case, e.g. "processing"
+    sha256: str  # lower case
+    message: str = ""
+    when: Any = None  # as the cell holds it (a datetime, or text)
 
 
 @dataclass(frozen=True)

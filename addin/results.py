@@ -22,8 +22,8 @@ EXCEL_CELL_LIMIT = 32_767  # characters an Excel cell can hold
 JOB_STATUS_LIMIT = 250  # a Job Status cell stays readable
 ELLIPSIS = "…"
 
-_LABEL = {model.ERROR: "Error", model.WARNING: "Warning"}
-_RANK = {model.ERROR: 0, model.WARNING: 1}
+_LABEL = {model.ERROR: "Error", model.WARNING: "Warning", model.NOTE: "Note"}
+_RANK = {model.ERROR: 0, model.WARNING: 1, model.NOTE: 2}
 
 
 def issue_line(finding: Finding) -> str:
@@ -61,7 +61,7 @@ def cell_marks(findings: Iterable[Finding]) -> dict[tuple[int, int], Severity]:
     """
     marks: dict[tuple[int, int], Severity] = {}
     for finding in findings:
-        if finding.column not in model.COLUMNS:
+        if finding.column not in model.COLUMNS or finding.severity == model.NOTE:
             continue
         key = (finding.row, model.COLUMNS.index(finding.column))
         if marks.get(key) != model.ERROR:

@@ -21,7 +21,6 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,34 +28,13 @@ import xlwings as xw
 
 from . import dialogs, model
 from .atomicfile import write_bytes_atomically
-from .cells import is_blank as _blank
-from .cells import log_hash
-from .cells import normal_label as _label
-from .errors import AddinError, ApiError, AuthError, ConfigError, JobTimeout, WorkbookError
-from .excelbook import (
-    LogSheet,
-    UpdatesSheet,
-    append_log,
-    clear_findings,
-    find_sheet,
-    read_log,
-    read_settings,
-    read_updates,
-    select_first,
-    show_findings,
-    update_log_rows,
-    write_column,
-    write_jobs,
-)
-from .ledger import find_sent
-from .marks import ISSUES_COL, JOB_ID_COL
+from .errors import AddinError, ApiError, AuthError, ConfigError, WorkbookError
+from .excelbook import ExcelSheets, UpdatesSheet, find_sheet, read_settings, select_first
 from .presslock import one_press_at_a_time
-from .results import job_status_text
 
 PRODUCT = "AchieveIt Progress Updates"
 MAX_SUBMIT_WAIT = 120.0  # Excel is frozen while Submit waits: never longer than this
 STALE_LOCK_SECONDS = MAX_SUBMIT_WAIT + 180.0  # no press lasts longer: its marker is stale
-PENDING = "processing"
 LOG_FILE = "achieveit-updates.log"
 
 _SECRETS: set[str] = set()  # API keys seen in this run, kept out of the crash log
@@ -137,17 +115,18 @@ def _button(
     return decorate
 
 
-def _validated(
-    book: xw.Book, updates: UpdatesSheet, settings: model.Settings, today: dt.date
-) -> model.Report:
-    """Check the rows and show the outcome on the sheet (Issues, Marks, cursor)."""
-    from .rules import validate_table
-
-    report = validate_table(updates.table, statuses=settings.statuses, today=today)
+def _require_header(port: ExcelSheets, report: model.Report | None = None) -> UpdatesSheet:
+    """The Updates sheet as read, or the WorkbookError that says its header is missing."""
+    updates = port.updates
+    assert updates is not None
     if updates.table.header_row is None:
-        raise WorkbookError(report.findings[0].message if report.findings else "No header row.")
-    show_findings(updates, report)
-    return report
+        found = report.findings[0].message if report and report.findings else None
+        raise WorkbookError(
+            found
+            or "No header row starting with 'External ID' was found in the first "
+            f"{model.HEADER_SEARCH_ROWS} rows of the Updates sheet."
+        )
+    return updates
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,27 +138,39 @@ def _validated(
 def validate(
     book: xw.Book, *, status: dialogs.StatusBar, now: Callable[[], dt.datetime] = dt.datetime.now
 ) -> None:
-    """Check every row: mark bad cells red (errors) or amber (warnings), explain them in Issues."""
+    """Check every row: mark bad cells red (errors) or amber (warnings), explain them in Issues,
+    and note the rows edited since they were sent."""
+    from . import submission
     from .results import summary
+    from .sendstate import describe
 
     status.show("AchieveIt: checking the updates…")
-    updates = read_updates(book)
-    settings = read_settings(book)
-    report = _validated(book, updates, settings, now().date())
+    port = ExcelSheets(book)
+    view = port.read(with_log=False)
+    report = submission.check(view, now().date())
+    updates = _require_header(port, report)
+    submission.annotate(port, view, report)
     select_first(updates, report)
-    dialogs.alert(book, summary(report.findings, report.rows), dialogs.window_title("Validate"))
+    text = summary(report.findings, report.rows)
+    plan = submission.plan(view, report)
+    if report.valid and not plan.first_time:
+        text += f" {describe(plan)}"
+    dialogs.alert(book, text, dialogs.window_title("Validate"))
 
 
 @_button("Clear Results")
 def clear_results(book: xw.Book, *, status: dialogs.StatusBar) -> None:
     """Empty the Issues column and remove the red/amber marks. Job results and the Log stay."""
-    updates = read_updates(book)
-    if updates.table.header_row is None:
+    from . import submission
+
+    port = ExcelSheets(book)
+    view = port.read(with_log=False, with_settings=False)
+    if port.updates is None or port.updates.table.header_row is None:
         raise WorkbookError(
             "No header row starting with 'External ID' was found in the first "
             f"{model.HEADER_SEARCH_ROWS} rows of the Updates sheet, so there is nothing to clear."
         )
-    clear_findings(updates)
+    submission.clear(port, view)
     dialogs.alert(
         book,
         "The Issues column and the red and amber marks were cleared. Job ID, Job Status, "
@@ -215,25 +206,19 @@ def _default_client(base_url: str, api_key: str) -> Any:
     return ProgressUpdatesClient(base_url, api_key)
 
 
-def _previous_send(log: LogSheet, digest: str) -> tuple[Any, Any] | None:
-    """(when, job id) of the latest Log row that sent these exact bytes, if any."""
-    found = None
-    for r in log.rows():
-        if log_hash(log.value(r, model.LOG_COLUMNS[3])) == digest:
-            found = (log.value(r, "When"), log.value(r, "Job ID"))
-    return found
-
-
-def _sent_from_this_computer(host: str, digest: str) -> tuple[Any, Any] | None:
-    """(when, job id) from this computer's record of sends: it also covers copies of the book."""
-    sent = find_sent(host, digest)
-    return None if sent is None else (sent.when, sent.job_id)
-
-
 def _when(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value) if value not in (None, "") else "an earlier date"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _opener(client_factory: Callable[[str, str], Any]) -> Callable[[str], Any]:
+    """base URL -> client, with the key for its host (looked up only when a client is made)."""
+    return lambda base_url: client_factory(base_url, _api_key(base_url)[1])
 
 
 @_button("Submit", exclusive=True)
@@ -245,57 +230,81 @@ def submit(
     confirm: dialogs.Confirm = dialogs.confirm,
     now: Callable[[], dt.datetime] = dt.datetime.now,
 ) -> None:
-    """Validate, confirm, send the CSV, record the job, wait briefly for AchieveIt's answer."""
-    from .api import JobState, upload_name
-    from .csvfile import export_csv, sha256_hex
-    from .ledger import remember
-    from .results import job_findings, summary
+    """Validate, confirm, send the new and changed rows, record the job, wait briefly."""
+    from . import submission
+    from .results import summary
+    from .sendstate import Standing
 
     title = dialogs.window_title("Submit")
     status.show("AchieveIt: checking the updates…")
-    updates = read_updates(book)
-    settings = read_settings(book)
-    report = _validated(book, updates, settings, now().date())
-    if not report.valid:
-        select_first(updates, report)
-        dialogs.alert(
-            book,
-            f"{summary(report.findings, report.rows)} Nothing was sent: fix the red cells "
-            "(the Issues column says how), then press Submit again.",
-            title,
+    port = ExcelSheets(book)
+    view = port.read()
+    with submission.connection(_base_url(view.settings), _opener(client_factory)) as link:
+        prepared = submission.prepare(
+            port, view, link, today=now().date(), now=now, progress=status.show
         )
-        return
-    if not report.updates:
-        dialogs.alert(book, "There are no rows to send: the Updates sheet is empty.", title)
-        return
-    data = export_csv(report, settings)
-    digest = sha256_hex(data)
-    base_url = _base_url(settings)
-    host, key = _api_key(base_url)
-    log = read_log(book)
+        report, plan = prepared.report, prepared.plan
+        updates = _require_header(port, report)
+        if not report.valid:
+            submission.finish(port, prepared)
+            select_first(updates, report)
+            dialogs.alert(
+                book,
+                f"{summary(report.findings, report.rows)} Nothing was sent: fix the red cells "
+                "(the Issues column says how), then press Submit again.",
+                title,
+            )
+            return
+        if not report.updates:
+            dialogs.alert(book, "There are no rows to send: the Updates sheet is empty.", title)
+            return
+        earlier_jobs = "\n".join(prepared.settled.lines)
+        heard = f"AchieveIt about earlier jobs:\n{earlier_jobs}\n\n" if earlier_jobs else ""
+        if not plan.to_send:
+            waiting = plan.held(Standing.IN_FLIGHT, Standing.UNSETTLED)
+            if waiting:
+                question = (
+                    f"{heard}Nothing new to send. {prepared.summary}\n\nPress Refresh Status to "
+                    "ask AchieveIt about the earlier jobs. To send the "
+                    f"{_plural(waiting, 'waiting row')} again anyway, press OK: if the earlier "
+                    "upload did reach AchieveIt, they are recorded twice. Cancel sends nothing."
+                )
+                options = {"resend_unsettled": True}
+            else:
+                question = (
+                    f"{heard}Nothing new to send: {prepared.summary}\n\nTo send all "
+                    f"{plan.rows} again on purpose, press OK: AchieveIt records each a second "
+                    "time. Cancel sends nothing."
+                )
+                options = {"resend_all": True}
+            if not confirm(book, question, title):
+                submission.finish(port, prepared)
+                dialogs.alert(book, "Nothing was sent.", title)
+                return
+            prepared = submission.replan(prepared, **options)
+        else:
+            count = len(plan.to_send)
+            prompt = f"Send {_plural(count, 'update')} to {link.host}?"
+            if not plan.first_time:
+                prompt = f"{prepared.summary}\n\n{prompt}"
+            earlier = prepared.earlier
+            if earlier is not None:
+                prompt = (
+                    f"These exact updates were already sent on {_when(earlier.when)}, job "
+                    f"{earlier.job_id or '(no Job ID)'}. Sending them again records them twice "
+                    f"in AchieveIt.\n\n{prompt}"
+                )
+            if report.warnings:
+                prompt += f"\n\n{summary(report.warnings, report.rows)}"
+            if not confirm(book, heard + prompt, title):
+                submission.finish(port, prepared)
+                dialogs.alert(book, "Nothing was sent.", title)
+                return
 
-    count = len(report.updates)
-    prompt = f"Send {count} update{'s' if count != 1 else ''} to {host}?"
-    previous = _previous_send(log, digest) or _sent_from_this_computer(host, digest)
-    if previous is not None:
-        when, job = previous
-        prompt = (
-            f"These exact updates were already sent on {_when(when)}, job {job or '(no Job ID)'}. "
-            f"Sending them again records them twice in AchieveIt.\n\n{prompt}"
-        )
-    if report.warnings:
-        prompt += f"\n\n{summary(report.warnings, report.rows)}"
-    if not confirm(book, prompt, title):
-        dialogs.alert(book, "Nothing was sent.", title)
-        return
-
-    sent_at = now().replace(microsecond=0)
-    name = upload_name(book.name, sent_at)
-    rows = [u.row for u in report.updates]
-    status.show(f"AchieveIt: sending {count} updates to {host}…")
-    with client_factory(base_url, key) as client:
+        count = len(prepared.plan.to_send)
+        wait = min(max(view.settings.submit_wait_seconds, 0.0), MAX_SUBMIT_WAIT)
         try:
-            submission = client.submit(data, name)
+            result = submission.send(port, prepared, link, wait=wait, now=now, progress=status.show)
         except AuthError as exc:
             raise AuthError(
                 f"{exc} Nothing was sent. Press Set API Key on the AchieveIt tab and paste a "
@@ -303,76 +312,31 @@ def submit(
                 http_status=exc.http_status,
             ) from None
         except ApiError as exc:
-            if not exc.maybe_queued:
-                raise ApiError(f"{exc} Nothing was sent.", http_status=exc.http_status) from None
-            message = (
-                f"{exc} The updates may have reached AchieveIt: check the plan in AchieveIt "
-                "before sending them again."
-            )
-            remember(host, digest, None, "unknown", book.fullname)
-            unknown = job_status_text("unknown", message)
-            write_jobs(updates, {r: ("", unknown, sent_at) for r in rows})
-            entry = model.LogEntry(sent_at, name, count, digest, None, "unknown", message)
-            append_log(log, entry)
-            dialogs.alert(book, message, title)
-            return
+            raise ApiError(f"{exc} Nothing was sent.", http_status=exc.http_status) from None
+    dialogs.alert(book, _sent_text(result, count, link.host), title)
 
-        job_id = submission.job_id
-        remember(host, digest, job_id, PENDING, book.fullname)
-        queued = "Queued by AchieveIt."
-        write_jobs(updates, {r: (job_id, job_status_text(PENDING, queued), sent_at) for r in rows})
-        entry = model.LogEntry(sent_at, name, count, digest, job_id, PENDING, queued)
-        log_row = append_log(log, entry)
 
-        wait = min(max(settings.submit_wait_seconds, 0.0), MAX_SUBMIT_WAIT)
-
-        def progress(current: Any, elapsed: float) -> None:
-            status.show(f"AchieveIt: job {job_id} {current.state.value} ({elapsed:.0f} s)…")
-
-        try:
-            final = client.wait(job_id, timeout=wait, on_progress=progress)
-            state, message, details = final.state.value, final.message, final.body
-        except JobTimeout:
-            state, details = PENDING, ""
-            message = (
-                f"Still processing after {wait:g} seconds. Nothing is lost: press Refresh Status "
-                "later to see the result. Do not send these updates again."
-            )
-        except ApiError as exc:
-            state, details = PENDING, ""
-            message = f"Sent, but the status check failed: {exc} Press Refresh Status later."
-    checked = now().replace(microsecond=0)
-    write_jobs(updates, {r: (job_id, job_status_text(state, message), checked) for r in rows})
-    update_log_rows(log, {log_row: (state, message)})
-    if state == JobState.FAILED.value:
-        # AchieveIt's reasons, on the rows whose External ID they name (never by position).
-        sent = [(u.row, u.external_id) for u in report.updates]
-        failed = tuple(job_findings(details or message, sent))
-        if failed:
-            show_findings(updates, replace(report, findings=report.findings + failed))
-
-    head = f"Sent {count} update{'s' if count != 1 else ''} to {host}: job {job_id}."
-    if state == JobState.SUCCEEDED.value:
-        text = f"{head} AchieveIt processed them: {message}"
-    elif state == JobState.FAILED.value:
-        text = f"{head} AchieveIt could not process them: {message}"
+def _sent_text(result: Any, count: int, host: str) -> str:
+    outcome = result.outcome
+    if outcome.job_id is None:
+        text = outcome.message
     else:
-        text = f"{head} {message}"
-    dialogs.alert(book, text, title)
-
-
-def _sent_id(value: Any) -> str:
-    """An External ID cell as the CSV carried it (a number Excel made of it, without '.0')."""
-    from .dates import plain_number
-
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return plain_number(value)
-    return str(value or "").strip()
-
-
-def _job_state(value: Any) -> str:
-    """'processing: Queued by AchieveIt.' -> 'processing'."""
-    return _label(value).split(":", 1)[0].strip() if isinstance(value, str) else ""
+        head = f"Sent {_plural(count, 'update')} to {host}: job {outcome.job_id}."
+        if outcome.state == "succeeded":
+            text = f"{head} AchieveIt processed them: {outcome.message}"
+        elif outcome.state == "failed":
+            text = f"{head} AchieveIt could not process them: {outcome.message}"
+        else:
+            text = f"{head} {outcome.message}"
+    if result.write_problem:
+        text += (
+            f"\n\nThe result could not be written into the sheet ({result.write_problem}). "
+            "This computer keeps a note of the upload: the next Submit records it on the rows "
+            "instead of sending them again."
+        )
+    for warning in result.warnings:
+        text += f"\n\n{warning}"
+    return text
 
 
 @_button("Refresh Status", exclusive=True)
@@ -384,69 +348,17 @@ def refresh_status(
     now: Callable[[], dt.datetime] = dt.datetime.now,
 ) -> None:
     """Ask AchieveIt once about every job still processing (Updates sheet and Log)."""
-    from .api import JobState
-    from .results import issues_text_by_row, job_findings
+    from . import submission
 
     title = dialogs.window_title("Refresh Status")
-    updates = read_updates(book)
-    has_header = updates.table.header_row is not None
-    log = read_log(book)
-    pending_rows: dict[str, list[int]] = {}
-    if has_header:
-        for r in updates.data_rows:
-            job = updates.cell(r, JOB_ID_COL)
-            if not _blank(job) and _job_state(updates.cell(r, JOB_ID_COL + 1)) == PENDING:
-                pending_rows.setdefault(str(job).strip(), []).append(r)
-    pending_log: dict[str, list[int]] = {}
-    for r in log.rows():
-        job = log.value(r, "Job ID")
-        if not _blank(job) and _label(log.value(r, "State")) == PENDING:
-            pending_log.setdefault(str(job).strip(), []).append(r)
-    jobs = list(dict.fromkeys([*pending_rows, *pending_log]))
-    if not jobs:
+    port = ExcelSheets(book)
+    view = port.read()
+    with submission.connection(_base_url(view.settings), _opener(client_factory)) as link:
+        settled = submission.refresh(port, view, link, now=now, progress=status.show)
+    if settled is None:
         dialogs.alert(book, "No job is waiting for an answer from AchieveIt.", title)
         return
-
-    settings = read_settings(book)
-    base_url = _base_url(settings)
-    host, key = _api_key(base_url)
-    lines: list[str] = []
-    row_changes: dict[int, tuple[Any, str, dt.datetime]] = {}
-    log_changes: dict[int, tuple[str, str]] = {}
-    reasons: list[model.Finding] = []  # a failed job's lines, on the rows they name
-    with client_factory(base_url, key) as client:
-        for number, job in enumerate(jobs, start=1):
-            status.show(f"AchieveIt: checking job {number} of {len(jobs)}…")
-            try:
-                current = client.status(job)
-            except AuthError:
-                raise
-            except (ApiError, ConfigError) as exc:
-                lines.append(f"Job {job}: could not be checked. {exc}")
-                continue
-            state, message = current.state.value, current.message
-            checked = now().replace(microsecond=0)
-            lines.append(f"Job {job}: {state}. {message}")
-            for r in pending_rows.get(job, []):
-                row_changes[r] = (
-                    updates.cell(r, JOB_ID_COL),
-                    job_status_text(state, message),
-                    checked,
-                )
-            if state != PENDING:
-                for r in pending_log.get(job, []):
-                    log_changes[r] = (state, message)
-            if current.state is JobState.FAILED:
-                sent = [(r, _sent_id(updates.cell(r, 1))) for r in pending_rows.get(job, [])]
-                reasons += job_findings(current.body or message, sent)
-    if row_changes:
-        write_jobs(updates, row_changes)
-    if reasons:
-        texts = issues_text_by_row(reasons)
-        keep = [texts.get(r, updates.cell(r, ISSUES_COL)) for r in updates.data_rows]
-        write_column(updates, ISSUES_COL, model.ISSUES, keep)
-    update_log_rows(log, log_changes)
-    dialogs.alert(book, "\n".join(lines), title)
+    dialogs.alert(book, "\n".join(settled.lines), title)
 
 
 @_button("Export CSV")
@@ -457,16 +369,20 @@ def export_csv(
     ask_path: Callable[[Path], str | None] | None = None,
     now: Callable[[], dt.datetime] = dt.datetime.now,
 ) -> None:
-    """Save the exact bytes Submit would send, where the user chooses."""
+    """Save every valid row as AchieveIt's CSV, where the user chooses (Submit sends only the
+    new and changed rows; this is the whole sheet, e.g. for an upload by hand)."""
+    from . import submission
     from .csvfile import export_csv as csv_bytes
 
     title = dialogs.window_title("Export CSV")
-    updates = read_updates(book)
-    settings = read_settings(book)
-    report = _validated(book, updates, settings, now().date())
+    port = ExcelSheets(book)
+    view = port.read(with_log=False)
+    report = submission.check(view, now().date())
+    updates = _require_header(port, report)
+    submission.annotate(port, view, report)
     if not report.valid:
         select_first(updates, report)
-    data = csv_bytes(report, settings)  # InvalidData while errors remain: shown as it is
+    data = csv_bytes(report, view.settings)  # InvalidData while errors remain: shown as it is
     suggested = dialogs.book_folder(book) / f"{Path(book.name).stem}-updates.csv"
     if ask_path is None:
         try:

@@ -4,10 +4,12 @@ Reading streams the sheet (openpyxl read-only mode) for the cell values; addin/s
 adds what read-only mode does not expose: hidden rows, merged ranges, and formulas whose file
 holds no calculated value.
 
+`FileSheets` is the sheet port of addin/submission.py over a file: one read, one save.
+
 Writing goes into the very file the user gave, atomically (addin/xlsxfile.py), touches only the
-tool's cells (results in F..I, Marks codes in J, the Log sheet), and keeps a macro workbook's
-VBA project and ribbon, the calculated values of formulas and the sheets' Excel 2010+
-extensions, which openpyxl drops (addin/package.py puts them back).
+tool's cells (results in F..I, Marks codes in J, Sent fingerprints in K, the Log sheet), and
+keeps a macro workbook's VBA project and ribbon, the calculated values of formulas and the
+sheets' Excel 2010+ extensions, which openpyxl drops (addin/package.py puts them back).
 check_writable runs the same refusals up front, so nothing is sent that could not be recorded.
 Red and amber cells come from two conditional-format rules driven by the hidden Marks column
 (see addin/marks.py), exactly as the ribbon and the template do it: the inputs' own formatting,
@@ -21,7 +23,8 @@ import datetime as dt
 import os
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +32,15 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule, Rule
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.worksheet.table import TableColumn
 
 from . import marks, model
 from .cells import (
     find_header,
     log_columns,
     log_hash,
+    normal_label,
     result_header_clash,
     result_header_message,
     sheet_index,
@@ -43,14 +48,13 @@ from .cells import (
 from .cells import is_blank as _blank
 from .csvfile import read_csv_table
 from .errors import WorkbookError
-from .marks import INPUT_WIDTH, ISSUES_COL, JOB_ID_COL, MARKS_COL, TOOL_HEADERS
-from .model import Finding, JobOutcome, LogEntry, Row, Settings, Table
+from .marks import INPUT_WIDTH, ISSUES_COL, SENT_COL, TOOL_HEADERS
+from .model import Finding, JobOutcome, LogEntry, LogRow, Row, Settings, Table, ToolCells
 from .results import (
     ERROR_FILL,
     ERROR_FONT,
     WARNING_FILL,
     WARNING_FONT,
-    cell_marks,
     issues_text_by_row,
     job_status_text,
 )
@@ -113,18 +117,57 @@ def read_log_hashes(path: str | os.PathLike[str]) -> set[str]:
         return set()
     check_readable(path)
     with open_read_only(path) as wb:
-        return _log_hashes(path, wb)
+        return {entry.sha256 for entry in _log_rows(path, wb) if entry.sha256}
 
 
-def read_inputs(path: str | os.PathLike[str]) -> tuple[Table, Settings | None, set[str]]:
-    """read_table, read_settings and read_log_hashes in one go: the workbook is opened (and its
-    shared strings parsed) once. For a .csv: (its table, None, an empty set)."""
-    path = Path(path)
-    if path.suffix.lower() == CSV_SUFFIX:
-        return read_csv_table(read_bytes(path), source=str(path)), None, set()
-    check_readable(path)
-    with open_read_only(path) as wb:
-        return _table(path, wb), _settings(path, wb), _log_hashes(path, wb)
+class FileSheets:
+    """The sheet port of addin/submission.py over a workbook or .csv file.
+
+    read() opens the file once (the Updates table with its tool cells F..K, Settings, Log).
+    write() only collects; commit() saves everything collected in one atomic save, so a
+    command makes at most one save whatever it records. `record=False` (--no-write-back) and a
+    .csv input never write.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, record: bool = True) -> None:
+        self.path = Path(path)
+        self.records = record and is_workbook(self.path)
+        self._table: Table | None = None
+        self._pending: Any = None  # submission.SheetChanges collected since the last commit
+
+    def read(self, *, with_log: bool = True) -> Any:
+        from .submission import Snapshot
+
+        path = self.path
+        if path.suffix.lower() == CSV_SUFFIX:
+            table = read_csv_table(read_bytes(path), source=str(path))
+            self._table = table
+            return Snapshot(table, Settings(), path.name, str(path), stateful=False)
+        check_readable(path)
+        with open_read_only(path) as wb:
+            table, tools = _table_and_tools(path, wb)
+            settings = _settings(path, wb) or Settings()
+            log = _log_rows(path, wb) if with_log else []
+        self._table = table
+        next_row = max([1, *(entry.row for entry in log)]) + 1
+        return Snapshot(table, settings, path.name, str(path.resolve()), tools, log, next_row)
+
+    def check_writable(self) -> None:
+        if self.records and self._table is not None:
+            check_writable(self.path, self._table)
+
+    def write(self, view: Any, changes: Any) -> None:
+        if not self.records:
+            return
+        if self._pending is None:
+            self._pending = changes
+        else:
+            self._pending.update(changes)
+
+    def commit(self) -> None:
+        pending, self._pending = self._pending, None
+        if self.records and pending and self._table is not None:
+            write_changes(self.path, self._table, pending)
 
 
 def check_writable(path: str | os.PathLike[str], table: Table) -> None:
@@ -132,7 +175,7 @@ def check_writable(path: str | os.PathLike[str], table: Table) -> None:
 
     Checks that `path` is an .xlsx/.xlsm workbook (not password-protected, really a zip), that
     it is not open in Excel (no `~$` owner file) and can be opened for writing, that its folder
-    takes new files (the save goes through a temp file beside it), and that F..J of the
+    takes new files (the save goes through a temp file beside it), and that F..K of the
     header row of `table` are empty or hold the tool's own headers. The CLI calls it before
     POSTing, so a job is never queued whose results could not be recorded.
     """
@@ -162,18 +205,45 @@ def write_back(
     submitted_rows: Sequence[int] = (),
     log: LogEntry | None = None,
 ) -> None:
-    """Mark the findings, write job results and a Log row into the workbook, atomically.
+    """Mark the findings, write a job's results and a Log row into the workbook, atomically.
 
-    Column F of the data rows gets the Issues text, column J (hidden, header 'Marks') one code
-    per row (marks.row_codes: E = error, W = warning, . = fine, per input column A..E), G..I the
-    job of `submitted_rows`. Two conditional-format rules on marks.rule_range(header_row) turn
-    the codes into red and amber cells; they are added when the sheet lacks them (a plain .xlsx),
-    never twice (the template carries them). Findings about the header row (or about a missing
-    header) go into a note on the header's A cell (A1 without a header), since F of the header
-    row holds the word 'Issues'. Issues, codes and notes of a previous run are cleared first.
-    Input cells A..E are never changed: not their values, not their formatting; formulas keep
-    their calculated values and the sheets their Excel 2010+ extensions (addin/package.py).
-    Raises what check_writable raises, first.
+    The findings replace the Issues (F) and Marks (J) of every row, stale ones cleared;
+    G..I of `submitted_rows` get the job; `log` goes below the last Log row. A convenience over
+    FileSheets and write_changes, which the submission workflow uses directly.
+    """
+    from .submission import SheetChanges, findings_changes
+
+    check_writable(path, table)
+    port = FileSheets(path)
+    view = port.read()
+    changes = findings_changes(view, findings)
+    if outcome is not None:
+        checked = outcome.checked_at
+        status = job_status_text(outcome.state, outcome.message)
+        for row in submitted_rows:
+            if table.header_row is None or row <= table.header_row:
+                continue
+            cells = changes.rows.get(row) or view.tools.get(row, ToolCells())
+            job = outcome.job_id or ""
+            changes.rows[row] = replace(cells, job_id=job, job_status=status, checked_at=checked)
+    if log is not None:
+        changes.update(SheetChanges(log_new={view.next_log_row: log}))
+    port.write(view, changes)
+    port.commit()
+
+
+def write_changes(path: str | os.PathLike[str], table: Table, changes: Any) -> None:
+    """Write submission.SheetChanges into the workbook, atomically.
+
+    Rows get their whole F..K (Issues, Job ID, Job Status, Checked At, Marks, Sent); empty
+    values clear cells without creating empty ones. The tool's headers are written where
+    missing, J and K hidden, an Excel table over A..J grown to take K, and the two colour rules
+    added when the sheet lacks them (a plain .xlsx), never twice. Findings about the header row
+    (or about a missing header) go into a note on the header's A cell (A1 without a header),
+    since F of the header row holds the word 'Issues'. Log rows are written where the workflow
+    placed them (State/Message changes merged in). Input cells A..E are never changed: not
+    their values, not their formatting; formulas keep their calculated values and the sheets
+    their Excel 2010+ extensions (addin/package.py). Raises what check_writable raises, first.
     """
     path = Path(path)
     check_writable(path, table)
@@ -186,13 +256,15 @@ def write_back(
             # The file may have changed since `table` was read: check what is there now.
             _check_result_headers(path, header_row, header[INPUT_WIDTH:])
             _write_result_headers(ws, header_row)
-            _write_findings(ws, header_row, findings)
+            for row, cells in sorted(changes.rows.items()):
+                if row > header_row:
+                    _write_tool_cells(ws, row, cells)
             _ensure_mark_rules(ws, header_row)
-            if outcome is not None:
-                _write_job(ws, header_row, outcome, submitted_rows)
-        _write_header_note(ws, header_row, findings)
-        if log is not None:
-            _append_log(wb, log)
+            _grow_table(ws, header_row)
+        if changes.header_findings is not None:
+            _write_header_note(ws, header_row, changes.header_findings)
+        if changes.log_new or changes.log_state:
+            _write_log(wb, changes.log_new, changes.log_state)
         save_atomically(wb, path, original)
 
 
@@ -202,21 +274,30 @@ def write_back(
 
 
 def _table(path: Path, wb: Any) -> Table:
+    return _table_and_tools(path, wb)[0]
+
+
+def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
+    """The Updates table, and the tool cells F..K of every row below the header that has any."""
     ws = _pick_sheet(wb.worksheets)
+    tools: dict[int, ToolCells] = {}
     try:
         header_row, header = _header(ws)
         if header_row is None:
-            return Table(source=str(path), sheet=ws.title, header_row=None, header=(), rows=())
-        values = [
-            _row_values(cells)
-            for cells in ws.iter_rows(min_row=header_row + 1, max_col=INPUT_WIDTH)
-        ]
+            empty = Table(source=str(path), sheet=ws.title, header_row=None, header=(), rows=())
+            return empty, tools
+        values = []
+        start = header_row + 1
+        for number, cells in enumerate(ws.iter_rows(min_row=start, max_col=SENT_COL), start):
+            values.append(_row_values(cells[:INPUT_WIDTH]))
+            if len(cells) > INPUT_WIDTH and any(c.value is not None for c in cells[INPUT_WIDTH:]):
+                tools[number] = ToolCells.of([c.value for c in cells[INPUT_WIDTH:]])
         part = ws._worksheet_path  # openpyxl 3.1 (pinned <3.2): the sheet's zip part
         with zipfile.ZipFile(path) as archive:
             scan = scan_part(archive, part)
     except UNREADABLE as exc:
         raise unreadable(path) from exc
-    return Table(
+    table = Table(
         source=str(path),
         sheet=ws.title,
         header_row=header_row,
@@ -224,6 +305,7 @@ def _table(path: Path, wb: Any) -> Table:
         rows=_build_rows(values, header_row, scan),
         findings=_merged_findings(scan.merged, header_row),
     )
+    return table, {row: cells for row, cells in tools.items() if any(cells.values())}
 
 
 def _settings(path: Path, wb: Any) -> Settings | None:
@@ -237,19 +319,37 @@ def _settings(path: Path, wb: Any) -> Settings | None:
     return parse_settings(rows)
 
 
-def _log_hashes(path: Path, wb: Any) -> set[str]:
+def _log_rows(path: Path, wb: Any) -> list[LogRow]:
+    """The Log sheet's rows that hold anything, by header name (a reordered Log works)."""
     ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
     if ws is None:
-        return set()
+        return []
+    found = []
     try:
         rows = ws.iter_rows(values_only=True)
         columns, missing = log_columns(next(rows, ()))
-        if SHA_HEADER in missing:
-            return set()
-        col = columns[SHA_HEADER]
-        return {sha for r in rows if col < len(r) and (sha := log_hash(r[col]))}
+
+        def cell(values: Sequence[Any], name: str) -> Any:
+            col = columns[name]
+            return values[col] if name not in missing and col < len(values) else None
+
+        for number, values in enumerate(rows, start=2):
+            if all(_blank(v) for v in values):
+                continue
+            job = cell(values, "Job ID")
+            found.append(
+                LogRow(
+                    number,
+                    "" if _blank(job) else str(job).strip(),
+                    normal_label(cell(values, "State")),
+                    log_hash(cell(values, SHA_HEADER)),
+                    str(cell(values, "Message") or ""),
+                    cell(values, "When"),
+                )
+            )
     except UNREADABLE as exc:
         raise unreadable(path) from exc
+    return found
 
 
 _ZERO_PADDED = re.compile(r"0+")
@@ -346,20 +446,21 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def _check_result_headers(path: Path, header_row: int, cells: Sequence[Any]) -> None:
-    """F..J of the header row (`cells`, from F on) must be empty or the tool's own headers."""
+    """F..K of the header row (`cells`, from F on) must be empty or the tool's own headers."""
     clash = result_header_clash(cells)
     if clash is not None:
         raise WorkbookError(result_header_message(f"In {path.name}", header_row, *clash))
 
 
 def _write_result_headers(ws: Any, header_row: int) -> None:
-    """Name the empty ones of F..J (checked by _check_result_headers) and hide J."""
+    """Name the empty ones of F..K (checked by _check_result_headers) and hide J and K."""
     for index, name in enumerate(TOOL_HEADERS):
         cell = ws.cell(header_row, ISSUES_COL + index)
         if _blank(cell.value):
             cell.value = name
             cell.font = Font(bold=True)
-    _hide_column(ws, MARKS_COL)  # the codes are for the rules, not for reading
+    for letter in marks.HIDDEN_COLUMNS:  # the codes are for the rules and the tool, not people
+        _hide_column(ws, column_index_from_string(letter))
 
 
 def _hide_column(ws: Any, index: int) -> None:
@@ -380,20 +481,23 @@ def _hide_column(ws: Any, index: int) -> None:
     dims[get_column_letter(index)].hidden = True
 
 
-def _write_findings(ws: Any, header_row: int, findings: Sequence[Finding]) -> None:
-    """Issues text in F and Marks codes in J of every data row; old ones are cleared."""
-    texts = issues_text_by_row(findings)
-    codes = marks.row_codes(cell_marks(findings))
-    last = max([ws.max_row, *texts, *codes])
-    for number in range(header_row + 1, last + 1):
-        text = texts.get(number)
-        issues = _set_or_clear(ws, number, ISSUES_COL, _cell_text(text) if text else None)
-        if issues is not None and text:
-            issues.alignment = _WRAP
-        _set_or_clear(ws, number, MARKS_COL, codes.get(number))
+def _write_tool_cells(ws: Any, row: int, cells: ToolCells) -> None:
+    """F..K of one row: text made storable, Issues wrapped, Checked At shown as a time."""
+    for col, value in enumerate(cells.values(), start=ISSUES_COL):
+        if isinstance(value, str):
+            value = _cell_text(value) if value else None
+        elif isinstance(value, dt.datetime):
+            value = _excel_datetime(value)
+        cell = _set_or_clear(ws, row, col, value)
+        if cell is None or value is None:
+            continue
+        if col == ISSUES_COL:
+            cell.alignment = _WRAP
+        elif isinstance(value, dt.datetime):
+            cell.number_format = DATETIME_FORMAT
 
 
-def _set_or_clear(ws: Any, row: int, col: int, value: str | None) -> Any | None:
+def _set_or_clear(ws: Any, row: int, col: int, value: Any) -> Any | None:
     """Write `value`, or empty the cell when it holds something; the cell, if there is one.
 
     Checks for an existing cell without creating one, so a 100,000-row sheet doesn't gain
@@ -475,24 +579,30 @@ def _excel_datetime(value: dt.datetime) -> dt.datetime:
     return value.astimezone().replace(tzinfo=None) if value.tzinfo else value
 
 
-def _write_job(
-    ws: Any, header_row: int, outcome: JobOutcome, submitted_rows: Sequence[int]
-) -> None:
-    job_col = JOB_ID_COL
-    status = _cell_text(job_status_text(outcome.state, outcome.message))
-    checked = _excel_datetime(outcome.checked_at) if outcome.checked_at else None
-    for number in submitted_rows:
-        if number <= header_row:
+def _grow_table(ws: Any, header_row: int) -> None:
+    """An Excel table over the inputs and results that ends before K takes the tool's columns
+    up to K (a sort must move each row's Sent fingerprint with it). The added columns are named
+    in the table too: a table whose columns don't match its range is a corrupt file."""
+    last = SENT_COL
+    for table in ws.tables.values():
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        if min_col != 1 or min_row != header_row or max_col is None or max_row is None:
             continue
-        ws.cell(number, job_col).value = _cell_text(outcome.job_id or "")
-        ws.cell(number, job_col + 1).value = status
-        when = ws.cell(number, job_col + 2)
-        when.value = checked
-        if checked is not None:
-            when.number_format = DATETIME_FORMAT
+        if not marks.MARKS_COL <= max_col < last:
+            continue
+        if len(table.tableColumns) != max_col:
+            continue  # not a layout we know: leave it alone rather than guess
+        for col in range(max_col + 1, last + 1):
+            name = TOOL_HEADERS[col - ISSUES_COL]
+            table.tableColumns.append(TableColumn(id=col, name=name))
+        table.ref = f"A{header_row}:{get_column_letter(last)}{max_row}"
+        if table.autoFilter is not None:
+            table.autoFilter.ref = table.ref
 
 
-def _append_log(wb: Any, log: LogEntry) -> None:
+def _write_log(wb: Any, new: Mapping[int, LogEntry], states: Mapping[int, tuple[str, str]]) -> None:
+    """Log rows where the workflow placed them (a new State/Message merged into a new row),
+    and new State/Message cells of existing rows; a Log table grows with its rows."""
     ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
     if ws is None:
         ws = wb.create_sheet(model.LOG_SHEET)
@@ -500,21 +610,26 @@ def _append_log(wb: Any, log: LogEntry) -> None:
     for name in missing:
         cell = ws.cell(1, positions[name] + 1)
         cell.value, cell.font = name, Font(bold=True)
-    columns = [positions[name] + 1 for name in model.LOG_COLUMNS]
-    last = 1
-    for number, values in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
-        if any(not _blank(v) for v in values):
-            last = number
-    row = last + 1
-    for col, value in zip(columns, log.cells(), strict=True):
-        cell = ws.cell(row, col)
-        if isinstance(value, dt.datetime):
-            cell.value, cell.number_format = _excel_datetime(value), DATETIME_FORMAT + ":ss"
-        else:
-            cell.value = _cell_text(value) if isinstance(value, str) else value
+    rows: dict[int, list[tuple[str, Any]]] = {}
+    for row, entry in new.items():
+        if row in states:
+            entry = replace(entry, state=states[row][0], message=states[row][1])
+        rows[row] = list(zip(model.LOG_COLUMNS, entry.cells(), strict=True))
+    for row, (state, message) in states.items():
+        rows.setdefault(row, [("State", state), ("Message", message)])
+    for row, values in sorted(rows.items()):
+        for name, value in values:
+            cell = ws.cell(row, positions[name] + 1)
+            if isinstance(value, dt.datetime):
+                cell.value, cell.number_format = _excel_datetime(value), DATETIME_FORMAT + ":ss"
+            else:
+                cell.value = _cell_text(value) if isinstance(value, str) else value
+    last = max(rows, default=1)
     for table in ws.tables.values():  # a Log table grows with its rows
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-        if min_row == 1 and max_row is not None and max_row < row:
-            table.ref = f"{get_column_letter(min_col or 1)}1:{get_column_letter(max_col or 1)}{row}"
+        if min_row == 1 and max_row is not None and max_row < last:
+            table.ref = (
+                f"{get_column_letter(min_col or 1)}1:{get_column_letter(max_col or 1)}{last}"
+            )
             if table.autoFilter is not None:
                 table.autoFilter.ref = table.ref

@@ -82,11 +82,12 @@ def test_find_header_reads_no_further_than_it_must():
     [
         ([], None),
         ([None, "  ", None, None, None], None),
-        (["Issues", "job id", " JOB  STATUS ", "Checked At", "Marks"], None),
+        (["Issues", "job id", " JOB  STATUS ", "Checked At", "Marks", "sent"], None),
         (["Owner"], (0, "Owner")),
         ([None, None, "job status", None, 7], (4, 7)),
         (["Issues", "Marks"], (1, "Marks")),  # the right names in the wrong place
-        ([None] * 5 + ["Anything"], None),  # K and beyond are the user's
+        ([None] * 5 + ["Anything"], (5, "Anything")),  # K holds the Sent fingerprints
+        ([None] * 6 + ["Anything"], None),  # L and beyond are the user's
     ],
 )
 def test_result_header_clash(cells, expected):
@@ -104,7 +105,7 @@ def test_result_header_message(place, row, index, value, start):
     message = result_header_message(place, row, index, value)
     assert message.startswith(start)
     assert "Issues, Job ID, Job Status, Checked At, Marks" in message
-    assert "Move that column to the right of J (or clear the cell)" in message
+    assert "Move that column to the right of K (or clear the cell)" in message
 
 
 LOG = list(model.LOG_COLUMNS)

@@ -215,14 +215,19 @@ def test_submit_wait_succeeds_and_writes_results_back(capsys, keyed, good_book):
     assert name.startswith("Q4-updates_") and len(digest) == 64
 
 
-def test_submitting_the_same_updates_twice_is_refused(capsys, keyed, good_book):
+def test_submitting_unchanged_rows_again_sends_nothing_unless_all(capsys, keyed, good_book):
     assert run(capsys, "submit", good_book, "--base-url", keyed.url, "--wait")[0] == 0
     code, out, err = run(capsys, "submit", good_book, "--base-url", keyed.url, "--json")
-    assert code == 1
-    assert json.loads(out)["state"] == "not-submitted"
+    outcome = json.loads(out)
+    assert code == 0 and outcome["state"] == "not-submitted"
+    assert outcome["message"].startswith("Nothing to send: 2 rows: none to send, 2 already sent")
+    assert "--all" in outcome["message"]
     assert len(keyed.jobs()) == 1
-    code, out, _ = run(capsys, "submit", good_book, "--base-url", keyed.url, "--allow-duplicate")
+    # --all sends every row again, on purpose (the resend is the point: no duplicate refusal).
+    code, out, _ = run(capsys, "submit", good_book, "--base-url", keyed.url, "--all", "--wait")
     assert code == 0 and len(keyed.jobs()) == 2
+    assert "2 to send (2 of them again, on purpose)" in out
+    assert (keyed.stats()["updates"], keyed.stats()["identical"]) == (4, 2)
 
 
 def test_submit_invalid_data_sends_nothing_and_marks_the_workbook(capsys, keyed, bad_book):
@@ -248,7 +253,7 @@ def test_submit_without_wait_reports_processing_and_status_finishes_it(capsys, k
     code, out, _ = run(capsys, "submit", good_book, "--base-url", keyed.url, "--json")
     job_id = json.loads(out)["job_id"]
     assert code == 0 and json.loads(out)["state"] == "processing"
-    assert result_columns(good_book)[0] == (job_id, "processing: Queued.")
+    assert result_columns(good_book)[0] == (job_id, "processing: Queued by AchieveIt.")
     code, out, _ = run(capsys, "status", job_id, "--base-url", keyed.url, "--wait", "--json")
     assert code == 0 and json.loads(out)["state"] == "succeeded"
 

@@ -24,7 +24,7 @@ NOW = dt.datetime(2026, 3, 10, 10, 0, 0)
 AS_OF = dt.date(2026, 3, 1)
 METRIC_IDS = [i.external_id for i in DEMO_ITEMS if i.has_metric]
 GOOD_ROWS = [[eid, "On Track", 0.5, AS_OF, "fine"] for eid in METRIC_IDS[:3]]
-ISSUES, JOB_ID, JOB_STATUS, CHECKED_AT, MARKS = 6, 7, 8, 9, 10  # 1-based columns F..J
+ISSUES, JOB_ID, JOB_STATUS, CHECKED_AT, MARKS, SENT = 6, 7, 8, 9, 10, 11  # 1-based F..K
 
 
 def now() -> dt.datetime:
@@ -492,10 +492,9 @@ def test_still_processing_then_refresh_status_completes_it(monkeypatch):
     assert alerts(again) == ["No job is waiting for an answer from AchieveIt."]
 
 
-def test_second_submit_of_the_same_updates_warns_and_cancel_sends_nothing(keyed):
+def test_a_second_submit_of_unchanged_rows_sends_nothing_unless_confirmed(keyed):
     book = make_book(updates(*GOOD_ROWS), settings=sandbox_settings(keyed.url))
     ribbon.submit(book, confirm=confirm_yes(), now=now)
-    job_id = cell(sheet_after(book, "Updates"), 2, JOB_ID)
     assert len(keyed.jobs()) == 1
 
     second = reopen(book)
@@ -506,12 +505,21 @@ def test_second_submit_of_the_same_updates_warns_and_cancel_sends_nothing(keyed)
         return False
 
     ribbon.submit(second, confirm=decline, now=now)
-    assert prompts[0].startswith(
-        f"These exact updates were already sent on 2026-03-10 10:00:00, job {job_id}."
-    )
-    assert alerts(second) == ["Nothing was sent."]
+    assert prompts == [
+        "Nothing new to send: 3 rows: none to send, 3 already sent unchanged.\n\nTo send all 3 "
+        "again on purpose, press OK: AchieveIt records each a second time. Cancel sends nothing."
+    ]
+    assert alerts(second)[-1] == "Nothing was sent."
     assert len(keyed.jobs()) == 1
     assert len(sheet_after(second, "Log")) == 2
+
+    # Saying yes sends every row once more, on purpose, without a second question.
+    third = reopen(second)
+    asked: list[str] = []
+    ribbon.submit(third, confirm=confirm_yes(asked), now=now)
+    assert len(asked) == 1 and len(keyed.jobs()) == 2
+    assert keyed.stats()["updates"] == 6
+    assert alerts(third)[-1].startswith("Sent 3 updates to ")
 
 
 LOG_CASES = {

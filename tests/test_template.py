@@ -482,9 +482,9 @@ def test_sheet_order_active_sheet_and_hidden_conf(book: openpyxl.Workbook) -> No
 def test_updates_sheet_layout(book: openpyxl.Workbook) -> None:
     ws = book[model.UPDATES_SHEET]
     header = tuple(c.value for c in ws[1])
-    assert header == (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER)
+    assert header == (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER, "Sent")
     table = ws.tables[UPDATES_TABLE]
-    assert table.ref == f"A1:J{ws.max_row}"
+    assert table.ref == f"A1:K{ws.max_row}"
     assert [c.name for c in table.tableColumns] == list(header)
     assert table.tableStyleInfo is not None and table.tableStyleInfo.name
     assert ws.freeze_panes == "A2"
@@ -508,20 +508,26 @@ def test_updates_example_rows_are_valid_kinds_of_values(book: openpyxl.Workbook)
         assert metric is None or isinstance(metric, int | float)
         assert as_of is not None and as_of.year == 2026
         assert "replace or delete" in comment
-        assert row[5:] == (None,) * 5  # no results, no marks
+        assert row[5:] == (None,) * 6  # no results, no marks, nothing sent
 
 
-def test_marks_column_is_hidden_inside_the_table(book: openpyxl.Workbook) -> None:
-    # Inside UpdatesTable, so sorting the table moves each row's code with its row.
+@pytest.mark.parametrize(
+    ("letter", "index", "header"),
+    [(marks.MARKS_COLUMN, 9, marks.MARKS_HEADER), (marks.SENT_COLUMN, 10, marks.SENT_HEADER)],
+)
+def test_marks_and_sent_columns_are_hidden_inside_the_table(
+    book: openpyxl.Workbook, letter: str, index: int, header: str
+) -> None:
+    # Inside UpdatesTable, so sorting the table moves each row's code and fingerprint with it.
     ws = book[model.UPDATES_SHEET]
-    assert ws[f"{marks.MARKS_COLUMN}1"].value == marks.MARKS_HEADER
-    assert ws[f"{marks.MARKS_COLUMN}1"].column == marks.MARKS_INDEX + 1
-    assert ws.column_dimensions[marks.MARKS_COLUMN].hidden
+    assert ws[f"{letter}1"].value == header
+    assert ws[f"{letter}1"].column == index + 1
+    assert ws.column_dimensions[letter].hidden
     hidden = [letter for letter, dim in ws.column_dimensions.items() if dim.hidden]
-    assert hidden == [marks.MARKS_COLUMN]
+    assert hidden == [marks.MARKS_COLUMN, marks.SENT_COLUMN]
     table = ws.tables[UPDATES_TABLE]
-    assert table.ref.split(":")[1].startswith(marks.MARKS_COLUMN)
-    assert table.tableColumns[marks.MARKS_INDEX].name == marks.MARKS_HEADER
+    assert table.ref.split(":")[1].startswith(marks.SENT_COLUMN)
+    assert table.tableColumns[index].name == header
 
 
 def colour_rules(ws: Worksheet) -> list[tuple[str, int, list[str], bool, str, str]]:

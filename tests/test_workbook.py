@@ -41,7 +41,7 @@ from workbook_factory import (
     zip_part,
 )
 
-from addin import marks, model, workbook, xlsxfile
+from addin import marks, model, submission, workbook, xlsxfile
 from addin.csvfile import read_csv_table
 from addin.errors import WorkbookError
 from addin.model import Finding, JobOutcome, LogEntry, Settings, Uncalculated
@@ -351,7 +351,7 @@ def test_unreadable_files(tmp_path: Path, content: bytes, message: str) -> None:
         workbook.read_table,
         workbook.read_settings,
         workbook.read_log_hashes,
-        workbook.read_inputs,
+        lambda p: workbook.FileSheets(p).read(),
     )
     for read in readers:
         with pytest.raises(WorkbookError, match=message):
@@ -439,7 +439,7 @@ def test_read_log_hashes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["plain", "macro", "with log", "csv", "no header"])
-def test_read_inputs_gives_what_the_three_readers_give(tmp_path: Path, kind: str) -> None:
+def test_the_file_port_reads_what_the_three_readers_give(tmp_path: Path, kind: str) -> None:
     if kind == "macro":
         path = build_macro_workbook(tmp_path / "t.xlsm", sample_rows(3))
     elif kind == "csv":
@@ -454,15 +454,17 @@ def test_read_inputs_gives_what_the_three_readers_give(tmp_path: Path, kind: str
         wb.create_sheet("Log").append(["CSV SHA-256"])
         wb["Log"].append(["Ab12"])
         wb.save(path)
-    table, settings, hashes = workbook.read_inputs(path)
-    assert table == workbook.read_table(path)
-    assert settings == workbook.read_settings(path)
+    view = workbook.FileSheets(path).read()
+    hashes = {entry.sha256 for entry in view.log if entry.sha256}
+    assert view.table == workbook.read_table(path)
+    assert view.settings == (workbook.read_settings(path) or Settings())
     assert hashes == workbook.read_log_hashes(path)
-    assert (settings is None) == (kind != "macro")
+    assert (workbook.read_settings(path) is None) == (kind != "macro")
     assert hashes == ({"ab12"} if kind == "with log" else set())
+    assert view.stateful == (kind != "csv")
 
 
-def test_read_inputs_opens_the_workbook_once(tmp_path: Path, monkeypatch) -> None:
+def test_the_file_port_opens_the_workbook_once(tmp_path: Path, monkeypatch) -> None:
     path = build_macro_workbook(tmp_path / "t.xlsm", sample_rows(3))
     opened: list[Any] = []
     load = openpyxl.load_workbook
@@ -472,9 +474,9 @@ def test_read_inputs_opens_the_workbook_once(tmp_path: Path, monkeypatch) -> Non
         return load(*args, **kwargs)
 
     monkeypatch.setattr(xlsxfile.openpyxl, "load_workbook", counting_load)
-    table, settings, _ = workbook.read_inputs(path)
+    view = workbook.FileSheets(path).read()
     assert len(opened) == 1
-    assert len(table.rows) == 3 and settings == Settings()
+    assert len(view.table.rows) == 3 and view.settings == Settings()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -593,14 +595,15 @@ def test_only_a_missing_rule_is_added_after_the_others(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("cols", "expected"),
     [
-        ([], [(10, 10, True)]),
-        ([("J", "J", 8.0)], [(10, 10, True)]),  # the template's own J
-        ([("H", "L", 30.0)], [(8, 9, False), (10, 10, True), (11, 12, False)]),  # split
-        ([("J", "M", 30.0)], [(10, 10, True), (11, 13, False)]),
-        ([("A", "J", 12.0)], [(1, 9, False), (10, 10, True)]),
+        ([], [(10, 10, True), (11, 11, True)]),
+        ([("J", "J", 8.0)], [(10, 10, True), (11, 11, True)]),  # the template's own J
+        # split around J and K
+        ([("H", "L", 30.0)], [(8, 9, False), (10, 10, True), (11, 11, True), (12, 12, False)]),
+        ([("J", "M", 30.0)], [(10, 10, True), (11, 11, True), (12, 13, False)]),
+        ([("A", "J", 12.0)], [(1, 9, False), (10, 10, True), (11, 11, True)]),
     ],
 )
-def test_marks_column_is_hidden_without_overlapping_column_ranges(
+def test_marks_and_sent_columns_are_hidden_without_overlapping_column_ranges(
     tmp_path: Path, cols: list[tuple[str, str, float]], expected: list[tuple[int, int, bool]]
 ) -> None:
     path = build_workbook(tmp_path / "u.xlsx", ROWS)
@@ -613,7 +616,7 @@ def test_marks_column_is_hidden_without_overlapping_column_ranges(
     root = ET.fromstring(zip_part(path, "xl/worksheets/sheet1.xml"))
     cols_xml = [c.attrib for c in root.iter(f"{{{SHEET_NS}}}col")]
     spans = [(int(c["min"]), int(c["max"]), c.get("hidden") == "1") for c in cols_xml]
-    assert spans == expected  # sorted, disjoint, J alone and hidden
+    assert spans == expected  # sorted, disjoint, J and K alone and hidden
     user_widths = {f"{w:g}" for _, _, w in cols}
     assert all(c["width"] in user_widths for c in cols_xml if c.get("hidden") != "1")
 
@@ -665,7 +668,7 @@ def test_users_own_note_is_left_alone(tmp_path: Path) -> None:
 def test_a_foreign_tool_column_is_refused(tmp_path: Path, extra: list[Any], cell: str) -> None:
     path = build_workbook(tmp_path / "u.xlsx", ROWS, header=[*HEADER, *extra])
     before = path.read_bytes()
-    with pytest.raises(WorkbookError, match=f"{cell} holds .*; the tool needs columns F..J"):
+    with pytest.raises(WorkbookError, match=f"{cell} holds .*; the tool needs columns F..K"):
         workbook.write_back(path, table=workbook.read_table(path), findings=FINDINGS)
     assert path.read_bytes() == before
 
@@ -860,7 +863,9 @@ def test_macro_workbook_keeps_vba_ribbon_and_features(tmp_path: Path) -> None:
 
     wb = openpyxl.load_workbook(path, keep_vba=True)
     ws = wb["Updates"]
-    assert ws.tables["UpdatesTable"].ref == "A1:J6"
+    # The table grew to take the Sent column K, named in the table too.
+    assert ws.tables["UpdatesTable"].ref == "A1:K6"
+    assert [c.name for c in ws.tables["UpdatesTable"].tableColumns][-2:] == ["Marks", "Sent"]
     assert [(str(dv.sqref), dv.formula1) for dv in ws.data_validations.dataValidation] == [
         ("B2:B6", model.STATUSES_NAME)
     ]
@@ -977,9 +982,11 @@ def test_100000_formula_rows_write_back_in_bounded_time(tmp_path: Path) -> None:
         ws.append([line[0], line[1], "=ROW()*1.5+MOD(ROW(),7)", line[3], line[4]])
     wb.save(path)
     set_formula_results(path, {f"C{n}": (None, repr(result(n))) for n in range(2, 100_002)})
-    table = workbook.read_table(path)
+    port = workbook.FileSheets(path)
+    view = port.read()  # as `validate --annotate` does: one read, then one save
     start = time.perf_counter()
-    workbook.write_back(path, table=table, findings=FINDINGS)
+    port.write(view, submission.findings_changes(view, FINDINGS))
+    port.commit()
     elapsed = time.perf_counter() - start
     metrics = [r.values[2] for r in workbook.read_table(path).rows]
     assert metrics == [result(n) for n in range(2, 100_002)]
@@ -1096,8 +1103,8 @@ def _refuse_writing(monkeypatch: Any, path: Path) -> None:
         ("lock file", r"u\.xlsx is open in Excel \(or another program\): close it"),
         ("read-only", r"permission denied\. If it is open in another program, close it"),
         ("folder", r"Can't save into .*: you may not create files in that folder"),
-        ("foreign F1", r"cell F1 holds 'Owner'; the tool needs columns F\.\.J"),
-        ("foreign J3", r"cell J3 holds 7; the tool needs columns F\.\.J"),
+        ("foreign F1", r"cell F1 holds 'Owner'; the tool needs columns F\.\.K"),
+        ("foreign J3", r"cell J3 holds 7; the tool needs columns F\.\.K"),
         ("not a zip", r"is not a readable Excel workbook"),
         ("password", r"is password-protected"),
     ],

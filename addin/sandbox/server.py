@@ -4,6 +4,9 @@
     GET  /api/progressupdates/status/<job id>  202 processing, 200 done, 400 failed, 500 crashed
     GET  /                                     the demo plan as an HTML page (no key needed)
     GET  /healthz                              "ok" (no key needed)
+    GET  /stats                                counts as JSON: items, jobs (succeeded, failed,
+                                               processing), updates, duplicates (same item and
+                                               As Of Date), identical (no key needed)
 
 Every /api/ request needs `Authorization: API-KEY <key>`. The key is never logged or echoed.
 """
@@ -146,6 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path == "/healthz":
                 self._send(200, "ok")
+            elif path == "/stats":
+                body = json.dumps(self.server.sandbox.stats())
+                self._send(200, body, content_type="application/json")
             elif path in ("/", "/index.html"):
                 page = self.server.sandbox.render_page()
                 self._send(200, page, content_type="text/html; charset=utf-8")
@@ -373,7 +379,16 @@ class Sandbox:
         return self._store.get_job(job_id.strip().lower())
 
     def render_page(self) -> str:
-        return render_page(self._store.plan(), self._store.recent_jobs())
+        store = self._store
+        return render_page(store.plan(), store.recent_jobs(), store.recent_updates())
+
+    def stats(self) -> dict[str, int]:
+        """items, jobs, succeeded, failed, processing, updates, duplicates, identical."""
+        return self._store.stats()
+
+    def recent_updates(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The updates received, newest first, each with its job_id and duplicate_of."""
+        return self._store.recent_updates(limit)
 
     # -- the worker ----------------------------------------------------------------------------
 
@@ -585,7 +600,9 @@ def _none(text: str) -> str:
     return f'<td class="none">{html.escape(text)}</td>'
 
 
-def render_page(plan: list[dict[str, Any]], jobs: list[Job]) -> str:
+def render_page(
+    plan: list[dict[str, Any]], jobs: list[Job], updates: list[dict[str, Any]] | None = None
+) -> str:
     """The demo plan and recent uploads as HTML; every value is escaped."""
     item_rows = []
     for item in plan:
@@ -627,7 +644,29 @@ def render_page(plan: list[dict[str, Any]], jobs: list[Job]) -> str:
         )
     if not job_rows:
         job_rows.append('<tr><td class="none" colspan="5">No uploads yet.</td></tr>')
+    update_rows = []
+    for update in updates or []:
+        repeat = update["duplicate_of"]
+        same = " (identical)" if update["identical"] else " (changed)"
+        mark = _td(f"duplicate of update {repeat}{same}", "failed") if repeat else _none("")
+        update_rows.append(
+            "<tr>"
+            + _td(update["id"])
+            + _td(update["external_id"], "id")
+            + _td(update["status"])
+            + _td(update["metric"])
+            + _td(update["as_of"])
+            + _td(update["comment"], "comment")
+            + _td(update["job_id"], "job")
+            + mark
+            + "</tr>"
+        )
+    if not update_rows:
+        update_rows.append('<tr><td class="none" colspan="8">No updates yet.</td></tr>')
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return _template().substitute(
-        items="\n".join(item_rows), jobs="\n".join(job_rows), generated=html.escape(generated)
+        items="\n".join(item_rows),
+        jobs="\n".join(job_rows),
+        updates="\n".join(update_rows),
+        generated=html.escape(generated),
     )

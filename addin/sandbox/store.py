@@ -269,7 +269,45 @@ class Store:
     def latest_updates(self) -> list[dict[str, Any]]:
         return [row for row in self.plan() if row["status"] is not None]
 
+    def recent_updates(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The updates received, newest first. `duplicate_of` is the id of the first earlier
+        update for the same item and As Of Date (in AchieveIt, a second entry in the item's
+        history), else None; `identical` says whether that earlier one also had the same
+        status, metric and comment (a resend, not a correction)."""
+        rows = self._query(
+            "SELECT u.id, u.job_id, u.external_id, u.status, u.metric, u.as_of, u.comment,"
+            f" ({_EARLIER.format(same='')}) AS duplicate_of,"
+            f" ({_EARLIER.format(same=_SAME_CONTENT)}) IS NOT NULL AS identical"
+            " FROM updates u ORDER BY u.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) | {"identical": bool(r["identical"])} for r in rows]
 
+    def stats(self) -> dict[str, int]:
+        """Counts for rehearsals and tests: "12 updates, not 24". `duplicates` repeat an earlier
+        update's item and As Of Date; `identical` ones repeat its content too."""
+        (row,) = self._query(
+            "SELECT (SELECT COUNT(*) FROM items) AS items,"
+            " (SELECT COUNT(*) FROM jobs) AS jobs,"
+            " (SELECT COUNT(*) FROM jobs WHERE state = 'done' AND http_status = 200) AS succeeded,"
+            " (SELECT COUNT(*) FROM jobs WHERE state = 'done' AND http_status <> 200) AS failed,"
+            " (SELECT COUNT(*) FROM jobs WHERE state = 'queued') AS processing,"
+            " (SELECT COUNT(*) FROM updates) AS updates,"
+            f" (SELECT COUNT(*) FROM updates u WHERE ({_EARLIER.format(same='')}) IS NOT NULL)"
+            "   AS duplicates,"
+            " (SELECT COUNT(*) FROM updates u WHERE"
+            f"   ({_EARLIER.format(same=_SAME_CONTENT)}) IS NOT NULL) AS identical"
+        )
+        return {key: int(row[key]) for key in row.keys()}  # noqa: SIM118 (sqlite3.Row)
+
+
+# The first earlier update of update `u`'s item and As Of Date (and, with _SAME_CONTENT, of its
+# status, metric and comment too).
+_EARLIER = (
+    "SELECT MIN(e.id) FROM updates e WHERE e.external_id = u.external_id"
+    " AND e.as_of = u.as_of AND e.id < u.id{same}"
+)
+_SAME_CONTENT = " AND e.status = u.status AND e.metric IS u.metric AND e.comment = u.comment"
 _ITEMS_SQL = "SELECT external_id, has_metric FROM items ORDER BY position"
 
 

@@ -54,7 +54,7 @@ NOTE_FONT = Font(name="Calibri", family=2, size=11, scheme="minor", italic=True)
 TITLE_FONT = Font(name="Calibri", family=2, size=14, scheme="minor", bold=True)
 RESULT_FILL = PatternFill("solid", start_color="FFD9D9D9")  # grey: the tool writes these columns
 HEADER_FILL = PatternFill("solid", start_color="FFDDEBF7")
-UPDATES_HEADER: tuple[str, ...] = (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER)
+UPDATES_HEADER: tuple[str, ...] = (*model.COLUMNS, *marks.TOOL_HEADERS)
 
 EXAMPLE_ROWS: tuple[tuple[object, ...], ...] = (
     (
@@ -175,7 +175,9 @@ READ_ME_LINES: tuple[str, ...] = (
     "4. AchieveIt tab > Validate. Nothing is sent yet.",
     "5. Red cells are errors: read the Issues column, fix the value, Validate again. "
     "Amber cells are warnings: check them; they do not stop sending.",
-    "6. AchieveIt tab > Submit. The Job ID and Job Status columns show what AchieveIt said.",
+    "6. AchieveIt tab > Submit. Only new and changed rows are sent: a row already sent "
+    "unchanged stays home. The Job ID and Job Status columns show what AchieveIt said.",
+    "To send a row again on purpose, clear its Job Status cell, then Submit.",
     "7. If the job is still processing, use Refresh Status a little later.",
     "8. The Log sheet keeps one line per submission (when, rows, job ID, result).",
     "",
@@ -194,8 +196,9 @@ READ_ME_LINES: tuple[str, ...] = (
     "Format > Hide & Unhide > Unhide Sheet), then hide the sheet again.",
     "On a Mac, run 'xlwings runpython install' once in Terminal, with that same Python. The "
     "first time a button is used, macOS asks once to let Python control Excel: allow it.",
-    "The hidden column J (Marks) of the Updates table tells Excel which cells to colour red or "
-    "amber. The tool fills it in: leave it hidden and do not edit it.",
+    "The hidden columns J (Marks) and K (Sent) of the Updates table belong to the tool: Marks "
+    "tells Excel which cells to colour red or amber, Sent remembers what each row last sent, so "
+    "Submit sends only new and changed rows. Leave them hidden and do not edit them.",
     "Settings sheet: defaults suit most people. Statuses (column E) must match your AchieveIt "
     f"organization's status names, listed from E2 down without empty cells (up to {MAX_STATUSES}).",
 )
@@ -234,15 +237,18 @@ def _updates(ws: Worksheet) -> None:
     ws.column_dimensions["E"].alignment = Alignment(wrap_text=True)
     ws.column_dimensions["F"].alignment = Alignment(wrap_text=True)
     _widths(ws, {"A": 40, "B": 14, "C": 22, "D": 14, "E": 50, "F": 60, "G": 38, "H": 14, "I": 20})
-    # Marks: one code per row for the colour rules. Inside the table, so a sort moves each
-    # row's code with it; hidden, because nobody needs to read it.
-    ws.column_dimensions[marks.MARKS_COLUMN].width = 8
-    ws.column_dimensions[marks.MARKS_COLUMN].hidden = True
+    # Marks (one code per row for the colour rules) and Sent (the fingerprint of what the row
+    # last sent): inside the table, so a sort moves them with their row; hidden, because nobody
+    # needs to read them. Sent is Text, so a fingerprint never turns into a number.
+    for letter in marks.HIDDEN_COLUMNS:
+        ws.column_dimensions[letter].width = 8
+        ws.column_dimensions[letter].hidden = True
+    ws.column_dimensions[marks.SENT_COLUMN].number_format = "@"
     for rule in mark_rules():
         ws.conditional_formatting.add(marks.rule_range(1), rule)
 
     last = 1 + len(EXAMPLE_ROWS)
-    table = Table(displayName=UPDATES_TABLE, ref=f"A1:{marks.MARKS_COLUMN}{last}")
+    table = Table(displayName=UPDATES_TABLE, ref=f"A1:{marks.LAST_TOOL_COLUMN}{last}")
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     ws.add_table(table)
 
