@@ -68,6 +68,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _print_report(report)
         if view.stateful and report.valid and not plan.first_time:
             print(_plan_line(plan))
+            for note in submission.notes(view, report):
+                print(f"  Row {note.row}: {note.message}")
     if args.annotate:
         _progress(f"Writing the findings into {Path(args.file).name}…", transient=True)
         submission.annotate(port, view, report)

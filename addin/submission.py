@@ -186,7 +186,7 @@ def plan(view: Snapshot, report: Report, **options: bool) -> SendPlan:
     return sendstate.plan_send(report.updates, view.tools, **options)
 
 
-def _notes(view: Snapshot, report: Report) -> list[Finding]:
+def notes(view: Snapshot, report: Report) -> list[Finding]:
     """A note on each row edited since it was sent (it is pending again)."""
     return [
         Finding(row, None, model.NOTE, "changed-since-sent", text)
@@ -212,7 +212,7 @@ def findings_changes(view: Snapshot, findings: Sequence[Finding]) -> SheetChange
 
 def annotate(port: SheetPort, view: Snapshot, report: Report) -> None:
     """Validate's write: the findings and the changed-since-sent notes, on their rows."""
-    _write(port, view, findings_changes(view, [*report.findings, *_notes(view, report)]))
+    _write(port, view, findings_changes(view, [*report.findings, *notes(view, report)]))
     port.commit()
 
 
@@ -440,7 +440,7 @@ def prepare(
         view.apply(answers)
         changes.update(answers)
     chosen = plan(view, report, resend_all=resend_all, resend_unsettled=resend_unsettled)
-    changes.update(findings_changes(view, [*report.findings, *_notes(view, report)]))
+    changes.update(findings_changes(view, [*report.findings, *notes(view, report)]))
     _write(port, view, changes)
     prepared = Prepared(view, report, chosen, b"", "", link.host, None, settled, recovered, "")
     return _with_plan(prepared, chosen)

@@ -791,3 +791,43 @@ def test_status_capitalisation_never_matters(status_name, rnd):
     scrambled = "".join(c.upper() if rnd.random() < 0.5 else c.lower() for c in status_name)
     outcome = process_csv(f"{PLAIN_ID},{scrambled},,2026-01-13\n".encode(), ITEMS)
     assert [u.status for u in outcome.updates] == [status_name]
+
+
+# -- what a rehearsal needs to see: repeats and counts ----------------------------------------
+
+
+def test_stats_count_updates_and_repeats_without_a_key(http, fast_sandbox):
+    sb = fast_sandbox
+    first = f"{METRIC_ID},On Track,0.5,2026-03-01,ok\n{PLAIN_ID},At Risk,,2026-03-01,late\n"
+    assert submit_and_wait(http, sb, HEADER + first).status_code == 200
+    # The same two again (a resend), plus a correction of one of them for the same date.
+    again = first + f"{PLAIN_ID},Off Track,,2026-03-01,later\n{PLAIN_ID},At Risk,,2026-03-08,x\n"
+    assert submit_and_wait(http, sb, HEADER + again).status_code == 200
+    response = http.get(sb.url + "/stats", timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {
+        "items": len(DEMO_ITEMS),
+        "jobs": 2,
+        "succeeded": 2,
+        "failed": 0,
+        "processing": 0,
+        "updates": 6,
+        "duplicates": 3,  # two resent, one corrected for a date already reported
+        "identical": 2,
+    }
+    assert response.json() == sb.stats()
+
+
+def test_the_page_marks_an_update_that_repeats_an_earlier_one(http, fast_sandbox):
+    sb = fast_sandbox
+    line = f"{METRIC_ID},On Track,0.5,2026-03-01,ok\n"
+    assert submit_and_wait(http, sb, HEADER + line).status_code == 200
+    assert submit_and_wait(http, sb, HEADER + line).status_code == 200
+    edited = line.replace("On Track", "At Risk")
+    assert submit_and_wait(http, sb, HEADER + edited).status_code == 200
+    page = http.get(sb.url + "/", timeout=5).text
+    first = sb.recent_updates()[-1]["id"]
+    assert page.count(f"duplicate of update {first} (identical)") == 1
+    assert page.count(f"duplicate of update {first} (changed)") == 1
+    assert [u["duplicate_of"] for u in sb.recent_updates()] == [first, first, None]

@@ -110,6 +110,7 @@ def test_submit_add_a_row_submit_sends_exactly_the_new_row(capsys, sandbox, book
     edit_sheet(book, edit_status)
     code, out, _ = run(capsys, "validate", book)
     assert "13 rows: 1 to send, 12 already sent unchanged." in out
+    assert "  Row 5: Changed since it was sent in job " in out
     code, out, _ = run(capsys, "submit", book, "--base-url", sandbox.url, "--wait")
     assert code == 0 and rows_of_last_job(sandbox) == 1
     assert sandbox.stats()["updates"] == 14 and len(sandbox.jobs()) == 3
