@@ -221,11 +221,30 @@ def test_compare_templates_names_a_changed_vba_module(
     built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     edited = tmp_path / "AchieveIt.bas"
-    edited.write_text(ACHIEVEIT_BAS.read_text().replace("validate()", "validate_all()"))
+    edited.write_text(ACHIEVEIT_BAS.read_text().replace("ribbon's callbacks", "ribbon's buttons"))
     monkeypatch.setattr(template_build, "ACHIEVEIT_BAS", edited)
     changed = tmp_path / "changed.xlsm"
     build(changed)
-    assert compare_templates(built, changed) == ["VBA module AchieveIt differs from line 9"]
+    assert compare_templates(built, changed) == ["VBA module AchieveIt differs from line 2"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("validate(template=", "validate_all(template=", "addin.ribbon.validate_all does not"),
+        ("submit(template=2)", "submit(template=1)", "it says template 1, not 2"),
+        ("Sub OnSubmit(", "Sub OnSend(", "module AchieveIt has no Sub OnSubmit"),
+    ],
+)
+def test_the_build_refuses_buttons_that_lead_nowhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, expected: str
+) -> None:
+    edited = tmp_path / "AchieveIt.bas"
+    edited.write_text(ACHIEVEIT_BAS.read_text().replace(old, new))
+    monkeypatch.setattr(template_build, "ACHIEVEIT_BAS", edited)
+    with pytest.raises(RuntimeError, match=re.escape(expected)):
+        build(tmp_path / "never.xlsm")
+    assert not (tmp_path / "never.xlsm").exists()
 
 
 # --- ribbon <-> VBA <-> Python ---------------------------------------------------------------
