@@ -104,9 +104,13 @@ def _button(
 
     def decorate(func: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(func)
-        def run(book: xw.Book | None = None, **options: Any) -> None:
+        def run(
+            book: xw.Book | None = None, *, template: int | None = None, **options: Any
+        ) -> None:
+            from_excel = book is None
             book = book if book is not None else xw.Book.caller()
             status = dialogs.StatusBar(book)
+            footnote = dialogs.set_footnote(_upgrade_notice(book, template, from_excel))
             try:
                 guard = (
                     one_press_at_a_time(book, action, stale_after=STALE_LOCK_SECONDS)
@@ -131,10 +135,34 @@ def _button(
             finally:
                 status.reset()
                 _SECRETS.clear()
+                dialogs.reset_footnote(footnote)
 
         return run
 
     return decorate
+
+
+def _upgrade_notice(
+    book: xw.Book, template: int | None, from_excel: bool
+) -> dialogs.Footnote | None:
+    """ "Run workbook upgrade", said once when the buttons are of another template version.
+
+    `template` is what the workbook's VBA passes (addin/upgradenotice.py). A press from Excel
+    without one comes from a workbook made before versions; a call from code without one (a
+    test, a script) is taken as current. Costs no Excel call unless the versions differ.
+    """
+    from . import upgradenotice
+
+    if (template is None and not from_excel) or template == upgradenotice.TEMPLATE_VERSION:
+        return None
+    try:
+        fullname = str(book.fullname)  # the one Excel call the notice costs
+    except Exception:  # never worth failing a press for
+        return None
+    text = upgradenotice.due(template, fullname)
+    if text is None:
+        return None
+    return dialogs.Footnote(text, lambda: upgradenotice.said(template, fullname))
 
 
 def _validated(
