@@ -313,8 +313,12 @@ def with_installed_ribbon(data: bytes) -> tuple[bytes, list[str]]:
         target = _ribbon_target(rels)
         current = archive.read(target) if target in names else None
     if target is None:
-        added = {CUSTOM_UI_PART: ribbon}
-        return replace_parts(data, {ROOT_RELS: _with_ribbon(rels)}, added), ["added the ribbon"]
+        rels_part = {ROOT_RELS: _with_ribbon(rels)}
+        if CUSTOM_UI_PART in names:  # a part no relationship reaches: Office ignores it
+            return replace_parts(data, {**rels_part, CUSTOM_UI_PART: ribbon}, {}), [
+                "added the ribbon"
+            ]
+        return replace_parts(data, rels_part, {CUSTOM_UI_PART: ribbon}), ["added the ribbon"]
     if current == ribbon:
         return data, []
     if current is None:
