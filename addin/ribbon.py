@@ -9,7 +9,9 @@ Each click starts a fresh Python (RunPython), so only xlwings and the small shar
 at import; the rules, CSV writer, HTTP client and key store load when a button needs them.
 Reading and writing the sheets (a fixed number of Excel calls per press) is addin/excelbook.py;
 alerts, the status bar and the Tk dialogs are addin/dialogs.py; the one-press-at-a-time marker
-is addin/presslock.py.
+is addin/presslock.py. The VBA passes the template version of its buttons (`template=2`): a press
+from an older (or newer) workbook says once, in its own message, what to do
+(addin/upgradenotice.py).
 """
 
 from __future__ import annotations
