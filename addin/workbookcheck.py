@@ -64,6 +64,11 @@ def check_facts(
     facts: Facts, *, platform: str = sys.platform, exists: Callable[[str], bool] = os.path.exists
 ) -> list[Check]:
     upgrade = f"Close the workbook, then run: {upgrade_command(facts.path)}"
+    if facts.path.suffix.lower() != ".xlsm":
+        upgrade = (
+            "An .xlsx can't hold the buttons (they are macros): make a workbook with "
+            "`achieveit-updates workbook new`, then copy your rows into its Updates sheet."
+        )
     return [
         _version(facts, upgrade),
         _xlwings(facts, upgrade),

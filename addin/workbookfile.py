@@ -23,7 +23,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Any
 from xml.etree import ElementTree
@@ -156,6 +156,7 @@ def write_new_file(target: Path, data: bytes, *, force: bool) -> None:
     temp = _temp_beside(target)
     try:
         temp.write_bytes(data)
+        os.chmod(temp, 0o666 & ~_umask())  # a new file as any other (mkstemp makes it 0600)
         if force:
             os.replace(temp, target)
             return
@@ -168,10 +169,16 @@ def write_new_file(target: Path, data: bytes, *, force: bool) -> None:
                 raise WorkbookError(exists_message) from None
             os.replace(temp, target)
     except PermissionError:
-        raise in_use(target) if target.exists() else folder_not_writable(target) from None
+        raise (in_use(target) if target.exists() else folder_not_writable(target)) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _temp_beside(target: Path) -> Path:
@@ -198,7 +205,6 @@ class Upgrade:
     path: Path
     changes: tuple[str, ...]
     backup: Path | None = None
-    notes: tuple[str, ...] = field(default=())
 
 
 def backup_path(path: Path) -> Path:
