@@ -548,6 +548,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite file to keep the demo plan and updates in")
     p.set_defaults(run=cmd_sandbox)
 
+    from .workbookcli import register as register_workbook
+
+    register_workbook(sub)
+
     p = sub.add_parser("demo", help="offline, end to end, against a built-in stand-in server")
     p.add_argument("--dir", default=".", help="where to create the sample workbooks")
     p.set_defaults(run=cmd_demo)

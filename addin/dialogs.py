@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,34 @@ def window_title(action: str) -> str:
     return f"AchieveIt – {action}"
 
 
+@dataclass(frozen=True)
+class Footnote:
+    """A paragraph for the first alert of a press (not a confirm), and what to do once shown:
+    a press adds a word to its own message instead of showing a dialog of its own."""
+
+    text: str
+    on_shown: Callable[[], None]
+
+
+_FOOTNOTE: ContextVar[Footnote | None] = ContextVar("footnote", default=None)
+
+
+def set_footnote(note: Footnote | None) -> Token[Footnote | None]:
+    return _FOOTNOTE.set(note)
+
+
+def reset_footnote(token: Token[Footnote | None]) -> None:
+    _FOOTNOTE.reset(token)
+
+
 def alert(book: xw.Book, prompt: str, title: str) -> None:
-    book.app.alert(prompt, title=title)
+    note = _FOOTNOTE.get()
+    if note is None:
+        book.app.alert(prompt, title=title)
+        return
+    _FOOTNOTE.set(None)  # once per press
+    book.app.alert(f"{prompt}\n\n{note.text}", title=title)
+    note.on_shown()
 
 
 def confirm(book: xw.Book, prompt: str, title: str) -> bool:

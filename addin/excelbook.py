@@ -314,7 +314,9 @@ class ExcelSheets:
             table=updates.table,
             settings=settings,
             name=self.book.name,
-            source=str(self.book.fullname),
+            # The full path keys this computer's outbox: only a sending press (one that reads
+            # the Log) asks Excel for it.
+            source=str(self.book.fullname) if with_log else "",
             tools={r: cells for r, cells in tools.items() if any(cells.values())},
             log=_log_rows(self.log) if self.log else [],
             next_log_row=self.log.rows().stop if self.log else 2,

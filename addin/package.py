@@ -62,6 +62,15 @@ def _repaired(original: bytes, saved: bytes, steps: Sequence[_Step]) -> bytes:
         return _assemble(dst, replaced, added)
 
 
+def replace_parts(data: bytes, replaced: Parts, added: Parts) -> bytes:
+    """The package `data` with some parts' bytes replaced (same entries, same order) and
+    `added` appended; `data` itself when there is nothing to change."""
+    if not replaced and not added:
+        return data
+    with zipfile.ZipFile(io.BytesIO(data)) as dst:
+        return _assemble(dst, replaced, added)
+
+
 def _assemble(dst: zipfile.ZipFile, replaced: Parts, added: Parts) -> bytes:
     """`dst` with some parts' bytes replaced (same entries, same order), then `added` at the end."""
     out = io.BytesIO()

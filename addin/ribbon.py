@@ -9,7 +9,9 @@ Each click starts a fresh Python (RunPython), so only xlwings and the small shar
 at import; the rules, CSV writer, HTTP client and key store load when a button needs them.
 Reading and writing the sheets (a fixed number of Excel calls per press) is addin/excelbook.py;
 alerts, the status bar and the Tk dialogs are addin/dialogs.py; the one-press-at-a-time marker
-is addin/presslock.py.
+is addin/presslock.py. The VBA passes the template version of its buttons (`template=2`): a press
+from an older (or newer) workbook says once, in its own message, what to do
+(addin/upgradenotice.py).
 """
 
 from __future__ import annotations
@@ -82,9 +84,13 @@ def _button(
 
     def decorate(func: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(func)
-        def run(book: xw.Book | None = None, **options: Any) -> None:
+        def run(
+            book: xw.Book | None = None, *, template: int | None = None, **options: Any
+        ) -> None:
+            from_excel = book is None
             book = book if book is not None else xw.Book.caller()
             status = dialogs.StatusBar(book)
+            footnote = dialogs.set_footnote(_upgrade_notice(book, template, from_excel))
             try:
                 guard = (
                     one_press_at_a_time(book, action, stale_after=STALE_LOCK_SECONDS)
@@ -109,10 +115,34 @@ def _button(
             finally:
                 status.reset()
                 _SECRETS.clear()
+                dialogs.reset_footnote(footnote)
 
         return run
 
     return decorate
+
+
+def _upgrade_notice(
+    book: xw.Book, template: int | None, from_excel: bool
+) -> dialogs.Footnote | None:
+    """ "Run workbook upgrade", said once when the buttons are of another template version.
+
+    `template` is what the workbook's VBA passes (addin/upgradenotice.py). A press from Excel
+    without one comes from a workbook made before versions; a call from code without one (a
+    test, a script) is taken as current. Costs no Excel call unless the versions differ.
+    """
+    from . import upgradenotice
+
+    if (template is None and not from_excel) or template == upgradenotice.TEMPLATE_VERSION:
+        return None
+    try:
+        fullname = str(book.fullname)  # the one Excel call the notice costs
+    except Exception:  # never worth failing a press for
+        return None
+    text = upgradenotice.due(template, fullname)
+    if text is None:
+        return None
+    return dialogs.Footnote(text, lambda: upgradenotice.said(template, fullname))
 
 
 def _require_header(port: ExcelSheets, report: model.Report | None = None) -> UpdatesSheet:

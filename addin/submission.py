@@ -59,7 +59,7 @@ class Snapshot:
     table: Table
     settings: Settings
     name: str  # the file name, e.g. "updates.xlsm": upload names and messages
-    source: str  # the full path: the outbox's key
+    source: str  # the full path: the outbox's key ("" when read for a press that sends nothing)
     tools: dict[int, ToolCells] = field(default_factory=dict)  # every row below the header
     log: list[LogRow] = field(default_factory=list)
     next_log_row: int = 2
@@ -337,7 +337,7 @@ def recover(view: Snapshot, entries: Sequence[ledger.Unrecorded], now: Clock) ->
     updates = validate_rows(
         view.table.rows, statuses=view.settings.statuses, today=now().date()
     ).updates
-    logged = {entry.job_id for entry in view.log if entry.job_id}
+    logged = {(entry.job_id, entry.sha256) for entry in view.log}
     next_row = view.next_log_row
     checked = now().replace(microsecond=0)
     for entry in entries:
@@ -359,7 +359,7 @@ def recover(view: Snapshot, entries: Sequence[ledger.Unrecorded], now: Clock) ->
                     checked_at=checked,
                     sent=print_,
                 )
-        if entry.job_id not in logged or entry.job_id is None:
+        if (entry.job_id or "", entry.sha256) not in logged:
             when = _parse_when(entry.when) or checked
             changes.log_new[next_row] = LogEntry(
                 when,

@@ -3,9 +3,12 @@ Refresh Status, the real stand-in server over real sockets on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from xlbook import UPDATES_HEADER, actions, alerts, cell, make_book, reopen, she
 from addin import csvfile, dialogs, excelbook, model, presslock, results, ribbon, rules
 from addin.credentials import host_of
 from addin.sandbox import DEMO_ITEMS, start_sandbox
+from addin.template.version import TEMPLATE_VERSION
 
 NOW = dt.datetime(2026, 3, 10, 10, 0, 0)
 AS_OF = dt.date(2026, 3, 1)
@@ -753,3 +757,103 @@ def test_refresh_puts_a_failed_jobs_reasons_on_the_rows_they_name(monkeypatch):
     assert "NOT-IN-PLAN" in cell(grid, 3, ISSUES) and cell(grid, 3, ISSUES).startswith("Error")
     assert cell(grid, 2, ISSUES) is None and cell(grid, 4, ISSUES) is None
     assert value_writes_outside_results(later) == []
+
+
+# --- an older workbook: "run workbook upgrade", said once ------------------------------------
+
+
+@contextlib.contextmanager
+def counting_fullname() -> Any:
+    """Count Book.fullname reads (an Excel call on Windows and Mac) while the block runs."""
+    from xlwings.pro import _xlremote
+
+    original = _xlremote.Book.fullname
+    count = [0]
+
+    def getter(self: Any) -> Any:
+        count[0] += 1
+        return original.fget(self)
+
+    _xlremote.Book.fullname = property(getter)
+    try:
+        yield count
+    finally:
+        _xlremote.Book.fullname = original
+
+
+OLDER = f"older version of the tool (template 1; installed: {TEMPLATE_VERSION})"
+
+
+def test_a_press_in_an_older_workbook_says_once_to_upgrade_it():
+    book = make_book(updates(GOOD_ROWS[0]), name="Team.xlsm")
+    ribbon.validate(book, now=now, template=1)
+    assert alerts(book) == [
+        f"The 1 row is ready to send.\n\nThis workbook's AchieveIt buttons come from an {OLDER}, "
+        "so some may be missing or not work. To renew them, keeping all your data: close the "
+        'workbook, then run in a terminal\nachieveit-updates workbook upgrade "Team.xlsm"'
+    ]
+    again = reopen(book)
+    ribbon.validate(again, now=now, template=1)
+    assert alerts(again) == ["The 1 row is ready to send."]  # once per workbook and version
+
+
+def test_a_press_from_a_workbook_made_before_versions_counts_as_older(monkeypatch):
+    # Buttons made before versions call `addin.ribbon.validate()`: no template, book from Excel.
+    book = make_book(updates(GOOD_ROWS[0]))
+    monkeypatch.setattr(ribbon.xw.Book, "caller", staticmethod(lambda: book))
+    ribbon.validate(now=now)
+    assert OLDER in alerts(book)[0]
+
+
+def test_a_newer_workbook_asks_for_the_tool_to_be_updated():
+    book = make_book(updates(GOOD_ROWS[0]))
+    ribbon.clear_results(book, template=TEMPLATE_VERSION + 1)
+    assert len(alerts(book)) == 1
+    assert "made by a newer version" in alerts(book)[0]
+    assert alerts(book)[0].startswith("The Issues column and the red and amber marks were cleared")
+
+
+def test_the_notice_rides_on_an_error_message_too():
+    book = make_book([["Some", "other", "sheet"]])
+    ribbon.validate(book, now=now, template=1)
+    assert len(alerts(book)) == 1 and "External ID" in alerts(book)[0] and OLDER in alerts(book)[0]
+
+
+def test_a_press_without_a_message_keeps_the_notice_for_the_next_one():
+    book = make_book(updates(GOOD_ROWS[0]))
+    ribbon.open_settings(book, template=1)
+    assert alerts(book) == []  # no dialog of its own: nothing blocks
+    later = reopen(book)
+    ribbon.validate(later, now=now, template=1)
+    assert OLDER in alerts(later)[0]
+
+
+@pytest.mark.parametrize(
+    ("press", "excel_calls_for_the_notice"),
+    [
+        (lambda b, t: ribbon.validate(b, now=now, template=t), 1),
+        (lambda b, t: ribbon.clear_results(b, template=t), 1),
+        (lambda b, t: ribbon.open_settings(b, template=t), 1),
+    ],
+    ids=["validate", "clear_results", "open_settings"],
+)
+def test_the_notice_costs_one_excel_call_and_a_current_workbook_none(
+    press, excel_calls_for_the_notice
+):
+    with counting_fullname() as current_names:
+        current = _calls(lambda b: press(b, TEMPLATE_VERSION), _big_book(10))
+    with counting_fullname() as older_names:
+        older = _calls(lambda b: press(b, 1), _big_book(10))
+    assert current_names[0] == 0
+    assert older_names[0] == excel_calls_for_the_notice  # the path, to name it in the command
+    assert older == current  # the same reads and writes: the notice joins an existing alert
+
+
+def test_a_press_stays_cheap_to_import():
+    # A click starts a fresh Python: the notice must not bring in what the buttons load lazily.
+    code = (
+        "import sys, addin.ribbon; "
+        "print(sorted({'openpyxl', 'requests', 'keyring', 'pyopenvba'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,17 +1,21 @@
 """Structural tests of workbook_template.xlsm, read with readers independent of the builder:
 zipfile + ElementTree, openpyxl, olefile and oletools' olevba (pyOpenVBA only writes).
 
-Nobody can open Excel here: these check what Excel needs, part by part.
+Nobody can open Excel here: these check what Excel needs, part by part. The structural tests run
+twice: on a fresh build of the template and on what `achieveit-updates workbook new` writes (the
+`built` fixture); comparisons with the committed file and LibreOffice runs take the template.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 import zipfile
 from pathlib import Path
@@ -24,6 +28,7 @@ import xlwings
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import marks, model
+from addin.cli import main as cli_main
 from addin.results import ERROR_FILL, ERROR_FONT, WARNING_FILL, WARNING_FONT
 from addin.template import build as template_build
 from addin.template.__main__ import main as template_main
@@ -48,7 +53,6 @@ from addin.template.sheets import (
     CALC_ID,
     CODE_NAMES,
     DATETIME_FORMAT,
-    INTERPRETER_MAC,
     INTERPRETER_WIN,
     MAX_STATUSES,
     SHEET_ORDER,
@@ -56,6 +60,9 @@ from addin.template.sheets import (
     WORKBOOK_CODE_NAME,
     XLWINGS_CONF,
 )
+from addin.template.version import TEMPLATE_VERSION, VERSION_NAME
+from addin.template.wiring import Call, run_python_calls, wiring_problems, xlwings_vba_version
+from addin.workbookfile import interpreter_conf
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "workbook_template.xlsm"
@@ -69,10 +76,29 @@ ON_ACTIONS = sorted({e.get("onAction", "") for e in RIBBON_ROOT.iter() if e.get(
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "workbook_template.xlsm"
     build(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def made_by_new(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("new") / "Team updates.xlsm"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli_main(["workbook", "new", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="module", params=["template", "workbook new"])
+def built(request: pytest.FixtureRequest, template: Path, made_by_new: Path) -> Path:
+    return template if request.param == "template" else made_by_new
+
+
+@pytest.fixture(scope="module")
+def expected_conf(built: Path, template: Path) -> tuple[tuple[str, str], ...]:
+    """The xlwings.conf keys of `built`: the template's defaults, or this Python's."""
+    return XLWINGS_CONF if built == template else interpreter_conf()
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +132,9 @@ def xml(parts: dict[str, bytes], name: str) -> ElementTree.Element:
 # --- the committed file and determinism ------------------------------------------------------
 
 
-def test_committed_template_equals_a_fresh_build(built: Path) -> None:
+def test_committed_template_equals_a_fresh_build(template: Path) -> None:
     assert COMMITTED.exists(), "run: python -m addin.template build"
-    assert compare_templates(COMMITTED, built) == []
+    assert compare_templates(COMMITTED, template) == []
 
 
 def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
@@ -209,23 +235,42 @@ def _edit_part(source: Path, target: Path, name: str, edit: object) -> None:
     ],
 )
 def test_compare_templates_names_the_differing_part(
-    built: Path, tmp_path: Path, part: str, edit: object, expected: str
+    template: Path, tmp_path: Path, part: str, edit: object, expected: str
 ) -> None:
     changed = tmp_path / "changed.xlsm"
-    _edit_part(built, changed, part, edit)
-    problems = compare_templates(built, changed)
+    _edit_part(template, changed, part, edit)
+    problems = compare_templates(template, changed)
     assert any(p.startswith(expected) for p in problems), problems
 
 
 def test_compare_templates_names_a_changed_vba_module(
-    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     edited = tmp_path / "AchieveIt.bas"
-    edited.write_text(ACHIEVEIT_BAS.read_text().replace("validate()", "validate_all()"))
+    edited.write_text(ACHIEVEIT_BAS.read_text().replace("ribbon's callbacks", "ribbon's buttons"))
     monkeypatch.setattr(template_build, "ACHIEVEIT_BAS", edited)
     changed = tmp_path / "changed.xlsm"
     build(changed)
-    assert compare_templates(built, changed) == ["VBA module AchieveIt differs from line 9"]
+    assert compare_templates(template, changed) == ["VBA module AchieveIt differs from line 2"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("validate(template=", "validate_all(template=", "addin.ribbon.validate_all does not"),
+        ("submit(template=2)", "submit(template=1)", "it says template 1, not 2"),
+        ("Sub OnSubmit(", "Sub OnSend(", "module AchieveIt has no Sub OnSubmit"),
+    ],
+)
+def test_the_build_refuses_buttons_that_lead_nowhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, expected: str
+) -> None:
+    edited = tmp_path / "AchieveIt.bas"
+    edited.write_text(ACHIEVEIT_BAS.read_text().replace(old, new))
+    monkeypatch.setattr(template_build, "ACHIEVEIT_BAS", edited)
+    with pytest.raises(RuntimeError, match=re.escape(expected)):
+        build(tmp_path / "never.xlsm")
+    assert not (tmp_path / "never.xlsm").exists()
 
 
 # --- ribbon <-> VBA <-> Python ---------------------------------------------------------------
@@ -239,29 +284,46 @@ def test_every_ribbon_action_has_a_callback_sub(on_action: str, modules: dict[st
     assert re.search(pattern, modules[module], re.MULTILINE), f"{on_action}: no such Sub"
 
 
-def run_python_calls(modules: dict[str, str]) -> list[tuple[str, str]]:
-    """(module, function) of every RunPython "import m; m.f()" in our VBA module."""
-    commands = re.findall(r'RunPython "([^"]*)"', modules["AchieveIt"])
-    calls = []
-    for command in commands:
-        found = re.fullmatch(r"import ([\w.]+); \1\.(\w+)\(\)", command)
-        assert found, f"RunPython command not of the form 'import m; m.f()': {command!r}"
-        calls.append((found.group(1), found.group(2)))
-    return calls
+def our_calls(modules: dict[str, str]) -> list[Call]:
+    calls = run_python_calls(modules["AchieveIt"])
+    assert all(isinstance(call, Call) for call in calls), calls
+    return [call for call in calls if isinstance(call, Call)]
 
 
 def test_run_python_calls_name_the_ribbon_functions(modules: dict[str, str]) -> None:
-    calls = run_python_calls(modules)
+    calls = our_calls(modules)
     assert len(calls) == len(ON_ACTIONS)
-    assert {module for module, _ in calls} == {"addin.ribbon"}
-    assert sorted(function for _, function in calls) == sorted(RIBBON_FUNCTIONS)
+    assert {call.module for call in calls} == {"addin.ribbon"}
+    assert sorted(call.function for call in calls) == sorted(RIBBON_FUNCTIONS)
+    # Each press tells Python the version of its buttons, for the "run upgrade" notice.
+    assert {call.template for call in calls} == {TEMPLATE_VERSION}
 
 
 def test_addin_ribbon_defines_every_function_the_vba_calls(modules: dict[str, str]) -> None:
     # Fails (does not skip) while addin/ribbon.py lacks a function the ribbon calls.
-    for module_name, function in run_python_calls(modules):
-        module = importlib.import_module(module_name)
-        assert callable(getattr(module, function, None)), f"{module_name}.{function} is missing"
+    for call in our_calls(modules):
+        module = importlib.import_module(call.module)
+        assert callable(getattr(module, call.function, None)), f"{call} is missing"
+
+
+def test_every_button_reaches_python(parts: dict[str, bytes], modules: dict[str, str]) -> None:
+    # The package's own check (`workbook check` runs it) agrees with the tests above.
+    ribbon = parts["customUI/customUI14.xml"]
+    assert wiring_problems(ribbon, modules, template=TEMPLATE_VERSION) == []
+    broken = {**modules, "AchieveIt": modules["AchieveIt"].replace("submit(", "send(")}
+    assert wiring_problems(ribbon, broken) == [
+        "button AchieveIt.OnSubmit: addin.ribbon.send does not exist"
+    ]
+
+
+def test_the_template_names_its_version_in_a_hidden_name(parts: dict[str, bytes]) -> None:
+    names = [
+        n for n in xml(parts, "xl/workbook.xml").iter(f"{MAIN_NS}definedName")
+        if n.get("name") == VERSION_NAME
+    ]  # fmt: skip
+    assert len(names) == 1
+    assert names[0].text == str(TEMPLATE_VERSION) and names[0].get("hidden") == "1"
+    assert names[0].get("localSheetId") is None  # the workbook's, not a sheet's
 
 
 # --- the VBA project -------------------------------------------------------------------------
@@ -283,6 +345,7 @@ def test_xlwings_module_is_the_pinned_version(modules: dict[str, str]) -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("xlwings==")]
     assert found.group(1) == xlwings.__version__ == pins[0].removeprefix("xlwings==")
+    assert xlwings_vba_version(modules["xlwings"]) == found.group(1)  # what `check` reads
 
 
 def test_xlwings_module_equals_the_one_xlwings_standalone_embeds(modules: dict[str, str]) -> None:
@@ -646,9 +709,9 @@ def test_excel_is_not_asked_to_recalculate_on_load(parts: dict[str, bytes]) -> N
     ],
 )
 def test_libreoffice_evaluates_the_statuses_name(
-    built: Path, tmp_path: Path, statuses: tuple[str, ...], entries: list[str]
+    template: Path, tmp_path: Path, statuses: tuple[str, ...], entries: list[str]
 ) -> None:
-    wb = openpyxl.load_workbook(built)
+    wb = openpyxl.load_workbook(template)
     settings = wb[model.SETTINGS_SHEET]
     for row in range(2, 2 + MAX_STATUSES):
         settings.cell(row=row, column=5).value = None
@@ -724,7 +787,9 @@ def test_log_sheet_has_only_its_header(book: openpyxl.Workbook) -> None:
     assert ws.max_row == 1 and ws.freeze_panes == "A2"
 
 
-def test_xlwings_conf_sheet_is_read_as_xlwings_reads_it(book: openpyxl.Workbook) -> None:
+def test_xlwings_conf_sheet_is_read_as_xlwings_reads_it(
+    book: openpyxl.Workbook, expected_conf: tuple[tuple[str, str], ...]
+) -> None:
     ws = book["xlwings.conf"]
     # GetConfigFromSheet: keys from A1 down to the first gap, value beside each (UCase keys).
     keys = []
@@ -732,7 +797,22 @@ def test_xlwings_conf_sheet_is_read_as_xlwings_reads_it(book: openpyxl.Workbook)
         if cell.value is None:
             break
         keys.append((cell.value.upper(), ws.cell(row=cell.row, column=2).value or ""))
-    assert keys == list(XLWINGS_CONF)
+    assert keys == list(expected_conf)
+    assert all(value for key, value in keys if key.startswith("INTERPRETER_"))
+
+
+def test_workbook_new_names_the_running_interpreter(made_by_new: Path) -> None:
+    conf = dict(
+        openpyxl.load_workbook(made_by_new)["xlwings.conf"].iter_rows(max_col=2, values_only=True)
+    )
+    # This is Linux (no Excel): the rule names this Python under the Mac key.
+    assert sys.platform != "win32" and conf["INTERPRETER_MAC"] == sys.executable
+    assert conf["INTERPRETER_WIN"] == INTERPRETER_WIN  # the other platform's as shipped
+
+
+def test_template_conf_names_the_python_org_installs(template: Path) -> None:
+    ws = openpyxl.load_workbook(template)["xlwings.conf"]
+    keys = [(k, v or "") for k, v in ws.iter_rows(max_col=2, values_only=True) if k]
     # A key present but empty stops xlwings looking further, so every interpreter has a value:
     # the standard python.org installs.
     assert keys == [
@@ -759,14 +839,18 @@ def test_xlwings_expands_environment_variables_in_sheet_values(modules: dict[str
     assert re.search(r'interpreter = GetConfig\("INTERPRETER_WIN", ""\)', source)
 
 
-def test_read_me_walks_a_new_user_through(book: openpyxl.Workbook) -> None:
+def test_read_me_walks_a_new_user_through(
+    book: openpyxl.Workbook, expected_conf: tuple[tuple[str, str], ...]
+) -> None:
     text = " ".join(str(c.value) for c in book["Read Me"]["A"] if c.value)
     for step in ("Set API Key", "Validate", "Red cells", "Amber", "Submit", "Refresh Status"):
         assert step in text
     assert "Log sheet" in text and "Unblock" in text and "Trusted Location" in text
     assert "xlwings.conf" in text
     # The installing team checks the two interpreter paths once; Mac needs one more step.
-    assert INTERPRETER_WIN in text and INTERPRETER_MAC in text
+    conf = dict(expected_conf)
+    assert conf["INTERPRETER_WIN"] in text and conf["INTERPRETER_MAC"] in text
+    assert "workbook new" in text and "workbook upgrade" in text
     assert "xlwings runpython install" in text and "control Excel" in text
     assert "without empty cells" in text
 
@@ -775,12 +859,12 @@ def test_read_me_walks_a_new_user_through(book: openpyxl.Workbook) -> None:
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
-def test_libreoffice_opens_the_template_and_loads_its_vba(built: Path, tmp_path: Path) -> None:
+def test_libreoffice_opens_the_template_and_loads_its_vba(template: Path, tmp_path: Path) -> None:
     # LibreOffice cannot run xlwings' VBA, but it parses the project: converted to .ods, each
     # module comes out as a Basic module of the kind it was declared as.
     subprocess.run(
         ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
-         "--convert-to", "ods", "--outdir", str(tmp_path), str(built)],
+         "--convert-to", "ods", "--outdir", str(tmp_path), str(template)],
         check=True, capture_output=True, timeout=180,
     )  # fmt: skip
     with zipfile.ZipFile(tmp_path / "workbook_template.ods") as ods:
@@ -876,11 +960,11 @@ def cells_filled(pdf: bytes, colours: dict[str, str]) -> dict[tuple[int, int], s
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
 @pytest.mark.skipif(bool(os.environ.get("CI")), reason="renders with LibreOffice: not in CI")
-def test_libreoffice_colours_the_cells_the_marks_name(built: Path, tmp_path: Path) -> None:
+def test_libreoffice_colours_the_cells_the_marks_name(template: Path, tmp_path: Path) -> None:
     # The rules' formulas evaluate in a real spreadsheet application: each code written into
     # the Marks column colours exactly the cells markcodes.marked_cells says, nothing else.
     codes = {2: ".E..W", 3: "W...E", 4: "....."}
-    wb = openpyxl.load_workbook(built, keep_vba=True)
+    wb = openpyxl.load_workbook(template, keep_vba=True)
     ws = wb[model.UPDATES_SHEET]
     for row, code in codes.items():
         ws[f"{marks.MARKS_COLUMN}{row}"] = code

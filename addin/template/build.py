@@ -22,11 +22,15 @@ import io
 import re
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import xlwings
 
-from addin.template.sheets import build_workbook
+from addin import model
+from addin.template.sheets import XLWINGS_CONF, build_workbook
+from addin.template.version import TEMPLATE_VERSION
+from addin.template.wiring import wiring_problems
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE.parent.parent / "workbook_template.xlsm"
@@ -123,7 +127,10 @@ def class_stream_source(export_text: str) -> str:
 
 
 def vba_modules() -> dict[str, tuple[str, str]]:
-    """Module name -> (kind, source) of the modules the build adds beside the document ones."""
+    """Module name -> (kind, source) of the modules the build adds beside the document ones.
+
+    `workbook upgrade` puts exactly these into a team copy, in place of older ones.
+    """
     return {
         "xlwings": ("standard", crlf(XLWINGS_BAS.read_text(encoding="utf-8"))),
         "AchieveIt": ("standard", crlf(ACHIEVEIT_BAS.read_text(encoding="utf-8"))),
@@ -188,10 +195,21 @@ def _add_vba_project(xlsm: bytes) -> bytes:
         return target.read_bytes()
 
 
-def build_bytes() -> bytes:
-    """The template's bytes."""
+def check_sources() -> None:
+    """Refuse to build buttons that lead nowhere, or that name another template version."""
+    modules = {name: source for name, (_, source) in vba_modules().items()}
+    problems = wiring_problems(RIBBON_XML.read_bytes(), modules, template=TEMPLATE_VERSION)
+    if problems:
+        raise RuntimeError("the template's sources disagree: " + "; ".join(problems))
+
+
+def build_bytes(
+    settings: model.Settings | None = None, conf: Sequence[tuple[str, str]] = XLWINGS_CONF
+) -> bytes:
+    """The template's bytes; with `settings` and `conf`, a copy filled in with them."""
+    check_sources()
     buffer = io.BytesIO()
-    build_workbook().save(buffer)
+    build_workbook(settings or model.Settings(), conf).save(buffer)
     parts = _read_zip(buffer.getvalue())
     parts["[Content_Types].xml"] = _macro_enabled(parts["[Content_Types].xml"])
     parts = _read_zip(_add_vba_project(_write_zip(parts)))

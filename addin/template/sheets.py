@@ -7,6 +7,7 @@ Every sheet gets an explicit codeName, so the VBA document modules have stable n
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -16,6 +17,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import marks, model
+from addin.template.version import TEMPLATE_VERSION, VERSION_NAME
 from addin.workbook import DATETIME_FORMAT, mark_rules
 
 READ_ME_SHEET = "Read Me"
@@ -80,42 +82,50 @@ EXAMPLE_ROWS: tuple[tuple[object, ...], ...] = (
     ),
 )
 
-# (label, default value, what it means). Labels come from model.SETTINGS_LABELS, in its order.
-_DEFAULTS = model.Settings()
-SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
+# (label, what it means). Labels come from model.SETTINGS_LABELS, in its order.
+SETTINGS_MEANINGS: tuple[tuple[str, str], ...] = (
     (
         "API subdomain",
-        _DEFAULTS.subdomain,
         "Leave as api. Government tenants use gov-api (ask your AchieveIt administrator).",
     ),
     (
         "Base URL override",
-        None,
         "Leave empty. Only for rehearsing with the local stand-in server started by "
         "'achieveit-updates sandbox', e.g. http://127.0.0.1:8765",
     ),
     (
         "Include header row",
-        _DEFAULTS.include_header,
         "TRUE sends the column names as the first CSV line. Leave TRUE unless AchieveIt asks.",
     ),
     (
         "Include comments",
-        _DEFAULTS.include_comment,
         "TRUE sends the Comment column. FALSE leaves comments out of the upload.",
     ),
     (
         "CSV date format",
-        _DEFAULTS.date_format,
         "How dates are written in the upload: YYYY-MM-DD (recommended) or MM/DD/YYYY.",
     ),
     (
         "Submit waits (seconds)",
-        int(_DEFAULTS.submit_wait_seconds),
         "How long Submit waits for AchieveIt's answer before handing back Excel. "
         "If the job is still running, use Refresh Status later.",
     ),
 )
+
+
+def settings_rows(settings: model.Settings) -> tuple[tuple[str, object, str], ...]:
+    """(label, value, what it means) of each setting, as the Settings sheet shows them."""
+    rows = []
+    for label, meaning in SETTINGS_MEANINGS:
+        value = getattr(settings, model.SETTINGS_LABELS[label])
+        if label == "Submit waits (seconds)" and float(value).is_integer():
+            value = int(value)
+        rows.append((label, value if value != "" else None, meaning))
+    return tuple(rows)
+
+
+_DEFAULTS = model.Settings()
+
 STATUSES_NOTE = (
     f"Your organization's status names, one per cell from E2 down, without empty cells in "
     f"between (up to {MAX_STATUSES}). The Status dropdown shows as many cells from E2 down as "
@@ -141,67 +151,86 @@ API_KEY_NOTE = (
 # the standard python.org installs. GetConfig expands %VARIABLES% (WScript.Shell) on Windows.
 INTERPRETER_WIN = r"%LOCALAPPDATA%\Programs\Python\Python312\pythonw.exe"
 INTERPRETER_MAC = "/Library/Frameworks/Python.framework/Versions/3.12/bin/python3"
-XLWINGS_CONF: tuple[tuple[str, str], ...] = (
-    ("INTERPRETER_WIN", INTERPRETER_WIN),
-    ("INTERPRETER_MAC", INTERPRETER_MAC),
-    ("PYTHONPATH", ""),
-    # Text, not a boolean: VBA joins it into a string that Python compares with "true".
-    ("ADD_WORKBOOK_TO_PYTHONPATH", "true"),
-)
+
+
+def xlwings_conf(
+    win: str = INTERPRETER_WIN, mac: str = INTERPRETER_MAC
+) -> tuple[tuple[str, str], ...]:
+    """The xlwings.conf sheet's keys and values, naming these two interpreters."""
+    return (
+        ("INTERPRETER_WIN", win),
+        ("INTERPRETER_MAC", mac),
+        ("PYTHONPATH", ""),
+        # Text, not a boolean: VBA joins it into a string that Python compares with "true".
+        ("ADD_WORKBOOK_TO_PYTHONPATH", "true"),
+    )
+
+
+XLWINGS_CONF = xlwings_conf()
 CONF_NOTES: tuple[str, ...] = (
     "xlwings settings, edited once by the team that installs this tool (see README).",
     "Keys in column A from A1 with no gaps, values in column B.",
     "INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has the add-in installed. "
-    "The defaults are the standard python.org installs of Python 3.12 (Windows: for the current "
-    "user; %LOCALAPPDATA% is filled in by Excel). Check both once and change them if your "
-    "Python is elsewhere. Do not leave them empty: xlwings would then try plain 'python'.",
+    "'achieveit-updates workbook new' names the Python it runs in; the template names the "
+    "standard python.org installs of Python 3.12 (Windows: for the current user; %LOCALAPPDATA% "
+    "is filled in by Excel). Change them if your Python is elsewhere. Do not leave them empty: "
+    "xlwings would then try plain 'python'.",
     "PYTHONPATH: extra folders holding the addin package, separated by ';'. "
     "ADD_WORKBOOK_TO_PYTHONPATH true: the workbook's own folder is searched first.",
 )
 
-READ_ME_LINES: tuple[str, ...] = (
-    "AchieveIt Progress Updates",
-    "",
-    "This workbook checks your progress updates and sends them to AchieveIt.",
-    "",
-    "Once, before the first use",
-    "1. Install the tool as your IT team or the README explains (Python and the add-in).",
-    "2. AchieveIt tab > Set API Key: paste the key your AchieveIt administrator gave you. "
-    "It is kept in your computer's credential store, never in this workbook.",
-    "",
-    "Every time",
-    "3. Updates sheet: paste your updates under the headings (External ID, Status, "
-    "Current Metric Value, As Of Date, Comment). Delete the three example rows.",
-    "4. AchieveIt tab > Validate. Nothing is sent yet.",
-    "5. Red cells are errors: read the Issues column, fix the value, Validate again. "
-    "Amber cells are warnings: check them; they do not stop sending.",
-    "6. AchieveIt tab > Submit. Only new and changed rows are sent: a row already sent "
-    "unchanged stays home. The Job ID and Job Status columns show what AchieveIt said.",
-    "To send a row again on purpose, clear its Job Status cell, then Submit.",
-    "7. If the job is still processing, use Refresh Status a little later.",
-    "8. The Log sheet keeps one line per submission (when, rows, job ID, result).",
-    "",
-    "If Office blocks the macros",
-    "A workbook downloaded from email or the internet is blocked: close it, right-click the "
-    "file > Properties > tick Unblock > OK, then open it again. Or save it in a folder your IT "
-    "team has made a Trusted Location.",
-    "",
-    "For the team that installs the tool",
-    "The hidden sheet xlwings.conf tells Excel which Python to use. It is set for the standard "
-    "python.org installs of Python 3.12: on Windows "
-    + INTERPRETER_WIN
-    + ", on a Mac "
-    + INTERPRETER_MAC
-    + ". Check these two paths once for your team; if Python is elsewhere, edit them (Home > "
-    "Format > Hide & Unhide > Unhide Sheet), then hide the sheet again.",
-    "On a Mac, run 'xlwings runpython install' once in Terminal, with that same Python. The "
-    "first time a button is used, macOS asks once to let Python control Excel: allow it.",
-    "The hidden columns J (Marks) and K (Sent) of the Updates table belong to the tool: Marks "
-    "tells Excel which cells to colour red or amber, Sent remembers what each row last sent, so "
-    "Submit sends only new and changed rows. Leave them hidden and do not edit them.",
-    "Settings sheet: defaults suit most people. Statuses (column E) must match your AchieveIt "
-    f"organization's status names, listed from E2 down without empty cells (up to {MAX_STATUSES}).",
-)
+
+def read_me_lines(conf: Sequence[tuple[str, str]] = XLWINGS_CONF) -> tuple[str, ...]:
+    """The Read Me sheet's lines; the installing team's part names the interpreters of `conf`."""
+    interpreters = dict(conf)
+    return (
+        "AchieveIt Progress Updates",
+        "",
+        "This workbook checks your progress updates and sends them to AchieveIt.",
+        "",
+        "Once, before the first use",
+        "1. Install the tool as your IT team or the README explains (Python and the add-in).",
+        "2. AchieveIt tab > Set API Key: paste the key your AchieveIt administrator gave you. "
+        "It is kept in your computer's credential store, never in this workbook.",
+        "",
+        "Every time",
+        "3. Updates sheet: paste your updates under the headings (External ID, Status, "
+        "Current Metric Value, As Of Date, Comment). Delete the three example rows.",
+        "4. AchieveIt tab > Validate. Nothing is sent yet.",
+        "5. Red cells are errors: read the Issues column, fix the value, Validate again. "
+        "Amber cells are warnings: check them; they do not stop sending.",
+        "6. AchieveIt tab > Submit. Only new and changed rows are sent: a row already sent "
+        "unchanged stays home. The Job ID and Job Status columns show what AchieveIt said.",
+        "To send a row again on purpose, clear its Job Status cell, then Submit.",
+        "7. If the job is still processing, use Refresh Status a little later.",
+        "8. The Log sheet keeps one line per submission (when, rows, job ID, result).",
+        "",
+        "If Office blocks the macros",
+        "A workbook downloaded from email or the internet is blocked: close it, right-click the "
+        "file > Properties > tick Unblock > OK, then open it again. Or save it in a folder your "
+        "IT team has made a Trusted Location.",
+        "",
+        "For the team that installs the tool",
+        "The hidden sheet xlwings.conf tells Excel which Python to use: on Windows "
+        + interpreters["INTERPRETER_WIN"]
+        + ", on a Mac "
+        + interpreters["INTERPRETER_MAC"]
+        + ". 'achieveit-updates workbook new' writes a copy set for the Python it runs in. If "
+        "Python is elsewhere, edit these paths (Home > Format > Hide & Unhide > Unhide Sheet), "
+        "then hide the sheet again. 'achieveit-updates workbook check' says whether they exist.",
+        "On a Mac, run 'xlwings runpython install' once in Terminal, with that same Python. The "
+        "first time a button is used, macOS asks once to let Python control Excel: allow it.",
+        "After installing a newer version of the tool, close this workbook and run "
+        "'achieveit-updates workbook upgrade' on it: it renews the buttons and their macros "
+        "and keeps every update, result, setting and Log line (and a .bak copy).",
+        "The hidden columns J (Marks) and K (Sent) of the Updates table are the tool's own: "
+        "Marks tells Excel which cells to colour red or amber, Sent remembers what each row "
+        "last sent, so Submit sends only new and changed rows. Leave them hidden and do not "
+        "edit them.",
+        "Settings sheet: defaults suit most people. Statuses (column E) must match your "
+        "AchieveIt organization's status names, listed from E2 down without empty cells (up to "
+        f"{MAX_STATUSES}).",
+    )
 
 
 def _header(ws: Worksheet, values: tuple[str, ...], fill: PatternFill = HEADER_FILL) -> None:
@@ -283,14 +312,17 @@ def _updates(ws: Worksheet) -> None:
     ws.freeze_panes = "A2"
 
 
-def _settings(ws: Worksheet) -> None:
-    assert tuple(label for label, _, _ in SETTINGS_ROWS) == tuple(model.SETTINGS_LABELS)
+def _settings(ws: Worksheet, settings: model.Settings) -> None:
+    rows = settings_rows(settings)
+    assert tuple(label for label, _, _ in rows) == tuple(model.SETTINGS_LABELS)
+    if len(settings.statuses) > MAX_STATUSES:
+        raise ValueError(f"at most {MAX_STATUSES} statuses fit the Status dropdown")
     _header(ws, ("Setting", "Value", "What it means"))
-    for row_number, (label, value, meaning) in enumerate(SETTINGS_ROWS, start=2):
+    for row_number, (label, value, meaning) in enumerate(rows, start=2):
         ws.cell(row=row_number, column=1, value=label)
         ws.cell(row=row_number, column=2, value=value)
         ws.cell(row=row_number, column=3, value=meaning).alignment = Alignment(wrap_text=True)
-    note_row = 2 + len(SETTINGS_ROWS) + 1
+    note_row = 2 + len(rows) + 1
     ws.cell(row=note_row, column=1, value=API_KEY_NOTE).font = NOTE_FONT
 
     date_row = 2 + list(model.SETTINGS_LABELS).index("CSV date format")
@@ -319,7 +351,7 @@ def _settings(ws: Worksheet) -> None:
     status_header = ws.cell(row=1, column=5, value=model.STATUSES_LABEL)
     status_header.font = HEADER_FONT
     status_header.fill = HEADER_FILL
-    for row_number, status in enumerate(model.DEFAULT_STATUSES, start=2):
+    for row_number, status in enumerate(settings.statuses, start=2):
         ws.cell(row=row_number, column=5, value=status)
     ws.cell(row=1, column=6, value=STATUSES_NOTE)
     _widths(ws, {"A": 26, "B": 18, "C": 90, "D": 4, "E": 18, "F": 50})
@@ -335,8 +367,8 @@ def _log(ws: Worksheet) -> None:
     ws.freeze_panes = "A2"
 
 
-def _read_me(ws: Worksheet) -> None:
-    for row_number, line in enumerate(READ_ME_LINES, start=1):
+def _read_me(ws: Worksheet, conf: Sequence[tuple[str, str]]) -> None:
+    for row_number, line in enumerate(read_me_lines(conf), start=1):
         cell = ws.cell(row=row_number, column=1, value=line or None)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if row_number == 1:
@@ -346,8 +378,8 @@ def _read_me(ws: Worksheet) -> None:
     _widths(ws, {"A": 110})
 
 
-def _conf(ws: Worksheet) -> None:
-    for row_number, (key, value) in enumerate(XLWINGS_CONF, start=1):
+def _conf(ws: Worksheet, conf: Sequence[tuple[str, str]]) -> None:
+    for row_number, (key, value) in enumerate(conf, start=1):
         ws.cell(row=row_number, column=1, value=key)
         ws.cell(row=row_number, column=2, value=value or None)
     for row_number, note in enumerate(CONF_NOTES, start=1):
@@ -356,16 +388,22 @@ def _conf(ws: Worksheet) -> None:
     ws.sheet_state = "hidden"
 
 
-def build_workbook() -> Workbook:
-    """The template's workbook: sheets, formats, validations, table and defined name."""
+def build_workbook(
+    settings: model.Settings = _DEFAULTS, conf: Sequence[tuple[str, str]] = XLWINGS_CONF
+) -> Workbook:
+    """The template's workbook: sheets, formats, validations, table and defined names.
+
+    `settings` fill the Settings sheet and `conf` the xlwings.conf sheet (keys as in
+    XLWINGS_CONF); the defaults make the committed template.
+    """
     wb = Workbook()
     wb.code_name = WORKBOOK_CODE_NAME
-    builders = {
+    builders: dict[str, Callable[[Worksheet], None]] = {
         model.UPDATES_SHEET: _updates,
-        model.SETTINGS_SHEET: _settings,
+        model.SETTINGS_SHEET: lambda ws: _settings(ws, settings),
         model.LOG_SHEET: _log,
-        READ_ME_SHEET: _read_me,
-        CONF_SHEET: _conf,
+        READ_ME_SHEET: lambda ws: _read_me(ws, conf),
+        CONF_SHEET: lambda ws: _conf(ws, conf),
     }
     first = wb.active
     assert first is not None
@@ -375,6 +413,10 @@ def build_workbook() -> Workbook:
         ws.sheet_properties.codeName = CODE_NAMES[title]
         builders[title](ws)
     wb.defined_names[model.STATUSES_NAME] = DefinedName(model.STATUSES_NAME, attr_text=STATUSES_REF)
+    # The template's version, hidden from Name Manager (see addin/template/version.py).
+    wb.defined_names[VERSION_NAME] = DefinedName(
+        VERSION_NAME, attr_text=str(TEMPLATE_VERSION), hidden=True
+    )
     wb.active = 0
     # openpyxl asks for a full recalculation on load by default, and its calcId (Excel 2007's
     # engine) makes Excel recalculate anyway: either marks the untouched template changed, so
