@@ -140,6 +140,34 @@ def test_sorted_rows_are_not_sent_again(capsys, sandbox, tmp_path):
     assert len(sandbox.jobs()) == 1
 
 
+def test_rows_inserted_and_deleted_between_sends(capsys, sandbox, tmp_path):
+    path = tmp_path / "u.xlsx"
+    write_sample_workbook(path, twelve_rows())
+    assert run(capsys, "submit", path, "--base-url", sandbox.url, "--wait")[0] == 0
+
+    def insert_and_delete(ws: Any) -> None:  # as Excel does: whole rows move, A..K together
+        ws.delete_rows(3)
+        ws.insert_rows(6)
+        for c, value in enumerate(one_more_row(), start=1):
+            ws.cell(6, c).value = value
+
+    edit_sheet(path, insert_and_delete)
+    code, out, _ = run(capsys, "submit", path, "--base-url", sandbox.url, "--wait")
+    assert code == 0 and "12 rows: 1 to send, 11 already sent unchanged." in out
+    assert rows_of_last_job(sandbox) == 1 and sandbox.stats()["identical"] == 0
+
+
+def test_two_rows_with_the_same_id_and_date_each_go_once(capsys, sandbox, tmp_path):
+    path = tmp_path / "u.xlsx"
+    rows = twelve_rows()[:2]
+    write_sample_workbook(path, [*rows, list(rows[0])])  # row 4 repeats row 2: a warning
+    code, out, _ = run(capsys, "submit", path, "--base-url", sandbox.url, "--wait")
+    assert code == 0 and sandbox.stats()["updates"] == 3
+    code, out, _ = run(capsys, "submit", path, "--base-url", sandbox.url)
+    assert code == 0 and "none to send, 3 already sent unchanged" in out
+    assert sandbox.stats()["updates"] == 3
+
+
 def test_a_fingerprint_edited_or_deleted_by_hand_makes_the_row_pending(capsys, sandbox, tmp_path):
     path = tmp_path / "u.xlsx"
     write_sample_workbook(path, twelve_rows())
