@@ -463,8 +463,9 @@ def _write_result_headers(ws: Any, header_row: int) -> None:
         _hide_column(ws, column_index_from_string(letter))
 
 
-def _hide_column(ws: Any, index: int) -> None:
-    """Hide one column, splitting a <col> range that spans it (overlapping ranges corrupt)."""
+def own_column_dimension(ws: Any, index: int) -> Any:
+    """The column's own <col> entry, split out of a range spanning it (overlapping ranges
+    corrupt the file), the range's width and style kept on either side."""
     dims = ws.column_dimensions
     for dim in list(dims.values()):
         dim.reindex()
@@ -478,7 +479,12 @@ def _hide_column(ws: Any, index: int) -> None:
             part.index = get_column_letter(first)
             part.min, part.max = first, last
             dims[part.index] = part  # replaces `dim` itself when first == low
-    dims[get_column_letter(index)].hidden = True
+        break
+    return dims[get_column_letter(index)]
+
+
+def _hide_column(ws: Any, index: int) -> None:
+    own_column_dimension(ws, index).hidden = True
 
 
 def _write_tool_cells(ws: Any, row: int, cells: ToolCells) -> None:

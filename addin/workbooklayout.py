@@ -170,20 +170,9 @@ def _find_dimension(ws: Any, index: int) -> Any | None:
 
 
 def _own_dimension(ws: Any, index: int) -> Any:
-    """The column's own dimension, split out of a <col> range spanning it (overlapping ranges
-    corrupt the file), keeping the range's width and style on either side."""
-    dims = ws.column_dimensions
-    spanning = _find_dimension(ws, index)
-    if spanning is not None and spanning.min != spanning.max:
-        low, high = spanning.min, spanning.max
-        for first, last in ((low, index - 1), (index, index), (index + 1, high)):
-            if first > last:
-                continue
-            part = copy.copy(spanning)
-            part.index = get_column_letter(first)
-            part.min, part.max = first, last
-            dims[part.index] = part  # replaces the range itself when first == low
-    return dims[get_column_letter(index)]
+    from .workbook import own_column_dimension
+
+    return own_column_dimension(ws, index)
 
 
 def _updates_table(ws: Any, row: int) -> Any | None:
