@@ -1,0 +1,311 @@
+"""Time and peak memory of validate, validate --annotate, export and a submit's write-back,
+next to baselines on the same file, as ratios. One run prints the whole table:
+
+    python benchmarks/bench.py                      # 1,000 / 10,000 / 100,000 rows
+    python benchmarks/bench.py --sizes 1000,10000   # a quick run
+
+Workbooks are built once per size and kept in benchmarks/.cache/ (git-ignored); every
+operation runs on a fresh copy of one, in its own Python process, so that process's peak
+resident memory (resource.getrusage(RUSAGE_SELF).ru_maxrss, read by the child at its end) is
+the operation's own. Times are wall-clock (time.perf_counter) inside the child around the
+operation only: interpreter start and imports are excluded, both for the tool and for the
+baselines. Baselines:
+- openpyxl read-only iteration of the Updates sheet (values of every cell, A..K);
+- csv.writer of the same rows (read beforehand, untimed) into a file;
+- openpyxl full load + save of the same file (what a write-back cost before streaming).
+The workbook looks like the template's Updates sheet: headers A..K, an Excel table over A..K,
+one row in 20 repeating the previous row's update (a warning, so annotate has work to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+CACHE_VERSION = 1  # bump when the built workbook changes
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+WARNING_EVERY = 20  # every 20th row repeats the row before it: a duplicate-update warning
+
+# name -> (what it measures, the baseline it is compared with)
+OPERATIONS: dict[str, tuple[str, str | None]] = {
+    "read-only": ("openpyxl read-only iteration (baseline)", None),
+    "csv-writer": ("csv.writer of the rows once read (baseline)", None),
+    "load-save": ("openpyxl full load + save (baseline)", None),
+    "validate": ("achieveit-updates validate", "read-only"),
+    "annotate": ("achieveit-updates validate --annotate", "validate"),
+    "export": ("achieveit-updates export", "read-only"),
+    "export-csv": ("export's CSV step, rows once read", "csv-writer"),
+    "write-back": ("submit write-back (FileSheets.commit)", "load-save"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Building the workbooks
+# --------------------------------------------------------------------------------------------
+
+
+def workbook_path(rows: int) -> Path:
+    return CACHE / f"updates-{rows}-v{CACHE_VERSION}.xlsx"
+
+
+def build_workbook(rows: int, target: Path) -> None:
+    """An .xlsx laid out like the template: Updates A..K in a table, Settings, Log."""
+    import datetime as dt
+
+    import openpyxl
+    from openpyxl.worksheet.table import Table
+
+    from addin import marks, model
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet(model.UPDATES_SHEET)
+    ws.append([*model.COLUMNS, *marks.TOOL_HEADERS])
+    statuses = model.DEFAULT_STATUSES
+    day = dt.datetime(2026, 1, 15)
+    previous: list[object] = []
+    for index in range(rows):
+        if index and index % WARNING_EVERY == 0:
+            values = list(previous)
+        else:
+            values = [
+                f"KPI-{index:06d}",
+                statuses[index % len(statuses)],
+                round(index * 1.25, 2),
+                day - dt.timedelta(days=index % 300),
+                f"Progress note number {index}, on track for the quarter.",
+            ]
+        ws.append(values)
+        previous = values
+    table = Table(displayName="UpdatesTable", ref=f"A1:{marks.LAST_TOOL_COLUMN}{rows + 1}")
+    ws.add_table(table)
+    settings = wb.create_sheet(model.SETTINGS_SHEET)
+    settings.append(["Setting", "Value", "What it means"])
+    log = wb.create_sheet(model.LOG_SHEET)
+    log.append(list(model.LOG_COLUMNS))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part.xlsx")
+    wb.save(partial)
+    os.replace(partial, target)
+
+
+def cached_workbook(rows: int) -> Path:
+    path = workbook_path(rows)
+    if not path.exists():
+        print(f"Building a {rows:,}-row workbook in {path.parent} ...", file=sys.stderr)
+        build_workbook(rows, path)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# One operation, in a child process
+# --------------------------------------------------------------------------------------------
+
+
+def _silenced() -> object:
+    import contextlib
+    import io
+
+    return contextlib.redirect_stdout(io.StringIO())
+
+
+def run_operation(name: str, path: Path, scratch: Path) -> dict[str, float]:
+    """Run one operation on `path` (already a private copy); its seconds and peak RSS."""
+    import resource
+    import time
+
+    import openpyxl  # noqa: F401  (imports are not what is measured)
+
+    from addin import cli, submission, workbook  # noqa: F401
+
+    def timed(action):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        action()
+        return time.perf_counter() - start
+
+    if name == "read-only":
+        seconds = timed(lambda: _iterate_read_only(path))
+    elif name == "csv-writer":
+        rows = _read_rows(path)
+        seconds = timed(lambda: _write_csv_rows(rows, scratch / "rows.csv"))
+    elif name == "load-save":
+        seconds = timed(lambda: _load_save(path))
+    elif name in ("validate", "annotate", "export"):
+        argv = {
+            "validate": ["validate", str(path)],
+            "annotate": ["validate", "--annotate", str(path)],
+            "export": ["export", str(path), "-o", str(scratch / "export.csv")],
+        }[name]
+        with _silenced():  # type: ignore[attr-defined]
+            seconds = timed(lambda: cli.main(argv))
+    elif name == "export-csv":
+        seconds = _export_csv_step(path, scratch / "export.csv", timed)
+    elif name == "write-back":
+        seconds = _write_back(path, timed)
+    else:
+        raise SystemExit(f"unknown operation {name!r}")
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    if sys.platform == "darwin":
+        peak_kib //= 1024  # bytes there
+    return {"seconds": seconds, "peak_mb": peak_kib / 1024}
+
+
+def _iterate_read_only(path: Path) -> None:
+    import openpyxl
+
+    from addin import model
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    ws = wb[model.UPDATES_SHEET]
+    for row in ws.iter_rows(values_only=True):
+        for _value in row:
+            pass
+    wb.close()
+
+
+def _read_rows(path: Path) -> list[tuple[object, ...]]:
+    import openpyxl
+
+    from addin import model
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = list(wb[model.UPDATES_SHEET].iter_rows(min_row=2, max_col=5, values_only=True))
+    wb.close()
+    return rows
+
+
+def _write_csv_rows(rows: list[tuple[object, ...]], target: Path) -> None:
+    import csv
+
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def _load_save(path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    wb.save(path)
+
+
+def _export_csv_step(path: Path, target: Path, timed) -> float:  # type: ignore[no-untyped-def]
+    """What export does once the rows are read and checked: the CSV bytes, written."""
+    from addin import submission
+    from addin.atomicfile import write_bytes_atomically
+    from addin.csvfile import export_csv
+
+    _port, view = _port_and_view(path, record=False)
+    report = submission.check(view)
+    return timed(lambda: write_bytes_atomically(target, export_csv(report, view.settings)))
+
+
+def _port_and_view(path: Path, *, record: bool):  # type: ignore[no-untyped-def]
+    from addin.workbook import FileSheets
+
+    port = FileSheets(path, record=record)
+    return port, port.read()
+
+
+def _write_back(path: Path, timed) -> float:  # type: ignore[no-untyped-def]
+    """A submit that sent every row: Job ID, Job Status, Checked At and Sent on each, one Log
+    row. Only the commit (the save) is timed; the read before it is validate's."""
+    import datetime as dt
+
+    from addin import submission
+    from addin.model import LogEntry, ToolCells
+
+    port, view = _port_and_view(path, record=True)
+    now = dt.datetime(2026, 2, 1, 9, 30, tzinfo=dt.UTC)
+    changes = submission.SheetChanges()
+    for row in view.table.rows:
+        changes.rows[row.number] = ToolCells(
+            job_id="job-123",
+            job_status="Processing",
+            checked_at=now,
+            sent=f"s1:{row.number:024x}",
+        )
+    changes.log_new[view.next_log_row] = LogEntry(
+        now, path.name, len(view.table.rows), "0" * 64, "job-123", "processing", ""
+    )
+    port.write(view, changes)
+    return timed(port.commit)
+
+
+# --------------------------------------------------------------------------------------------
+# The parent: one child per operation and size, then the table
+# --------------------------------------------------------------------------------------------
+
+
+def measure(name: str, source: Path) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="achieveit-bench-") as scratch:
+        copy = Path(scratch) / source.name
+        shutil.copyfile(source, copy)
+        command = [sys.executable, __file__, "--child", name, str(copy), scratch]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{name} failed:\n{done.stderr}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(n) for n in DEFAULT_SIZES),
+        help="comma-separated row counts (default: %(default)s)",
+    )
+    parser.add_argument("--ops", help="comma-separated operations (default: all)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument(
+        "--child", nargs=3, metavar=("OP", "FILE", "SCRATCH"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.child:
+        name, file, scratch = args.child
+        print(json.dumps(run_operation(name, Path(file), Path(scratch))))
+        return 0
+    sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
+    names = args.ops.split(",") if args.ops else list(OPERATIONS)
+    results: dict[int, dict[str, dict[str, float]]] = {}
+    for rows in sizes:
+        source = cached_workbook(rows)
+        results[rows] = {}
+        for name in names:
+            results[rows][name] = measure(name, source)
+            print(f"  {rows:>7,} rows  {name:<11} {results[rows][name]}", file=sys.stderr)
+    print(table(results, names))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+def table(results: dict[int, dict[str, dict[str, float]]], names: list[str]) -> str:
+    lines = [
+        "| rows | operation | time (s) | peak RSS (MB) | baseline | time ratio | memory ratio |",
+        "|---:|---|---:|---:|---|---:|---:|",
+    ]
+    for rows, figures in results.items():
+        for name in names:
+            mine = figures[name]
+            label, base = OPERATIONS[name]
+            ratio_t = ratio_m = "-"
+            if base is not None and base in figures:
+                ratio_t = f"{mine['seconds'] / figures[base]['seconds']:.2f}x"
+                ratio_m = f"{mine['peak_mb'] / figures[base]['peak_mb']:.2f}x"
+            lines.append(
+                f"| {rows:,} | {label} | {mine['seconds']:.2f} | {mine['peak_mb']:.0f} | "
+                f"{base or ''} | {ratio_t} | {ratio_m} |"
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent))
+    raise SystemExit(main())
