@@ -30,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
-CACHE_VERSION = 1  # bump when the built workbook changes
+CACHE_VERSION = 3  # bump when the built workbook changes
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 WARNING_EVERY = 20  # every 20th row repeats the row before it: a duplicate-update warning
 
@@ -57,16 +57,23 @@ def workbook_path(rows: int) -> Path:
 
 
 def build_workbook(rows: int, target: Path) -> None:
-    """An .xlsx laid out like the template: Updates A..K in a table, Settings, Log."""
+    """An .xlsx laid out like the template: Updates A..K in a table, J and K hidden, the two
+    colour rules, Settings, Log."""
     import datetime as dt
 
     import openpyxl
-    from openpyxl.worksheet.table import Table
+    from openpyxl.worksheet.table import Table, TableColumn
 
     from addin import marks, model
+    from addin.workbook import mark_rules
 
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet(model.UPDATES_SHEET)
+    wb = openpyxl.Workbook()  # not write-only: shared strings and <dimension>, as Excel saves
+    ws = wb.active
+    ws.title = model.UPDATES_SHEET
+    for letter in marks.HIDDEN_COLUMNS:
+        ws.column_dimensions[letter].hidden = True
+    for rule in mark_rules():
+        ws.conditional_formatting.add(marks.rule_range(), rule)
     ws.append([*model.COLUMNS, *marks.TOOL_HEADERS])
     statuses = model.DEFAULT_STATUSES
     day = dt.datetime(2026, 1, 15)
@@ -85,6 +92,8 @@ def build_workbook(rows: int, target: Path) -> None:
         ws.append(values)
         previous = values
     table = Table(displayName="UpdatesTable", ref=f"A1:{marks.LAST_TOOL_COLUMN}{rows + 1}")
+    for index, name in enumerate((*model.COLUMNS, *marks.TOOL_HEADERS), start=1):
+        table.tableColumns.append(TableColumn(id=index, name=name))
     ws.add_table(table)
     settings = wb.create_sheet(model.SETTINGS_SHEET)
     settings.append(["Setting", "Value", "What it means"])
