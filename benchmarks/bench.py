@@ -30,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
-CACHE_VERSION = 3  # bump when the built workbook changes
+CACHE_VERSION = 4  # bump when the built workbook changes
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 WARNING_EVERY = 20  # every 20th row repeats the row before it: a duplicate-update warning
 
@@ -58,23 +58,20 @@ def workbook_path(rows: int) -> Path:
 
 def build_workbook(rows: int, target: Path) -> None:
     """An .xlsx laid out like the template: Updates A..K in a table, J and K hidden, the two
-    colour rules, Settings, Log."""
+    colour rules, Settings, Log. Made with XlsxWriter, which writes shared strings as Excel
+    does (openpyxl writes inline strings, which read differently)."""
     import datetime as dt
 
-    import openpyxl
-    from openpyxl.worksheet.table import Table, TableColumn
+    import xlsxwriter
 
     from addin import marks, model
-    from addin.workbook import mark_rules
+    from addin.results import ERROR_FILL, ERROR_FONT, WARNING_FILL, WARNING_FONT
 
-    wb = openpyxl.Workbook()  # not write-only: shared strings and <dimension>, as Excel saves
-    ws = wb.active
-    ws.title = model.UPDATES_SHEET
-    for letter in marks.HIDDEN_COLUMNS:
-        ws.column_dimensions[letter].hidden = True
-    for rule in mark_rules():
-        ws.conditional_formatting.add(marks.rule_range(), rule)
-    ws.append([*model.COLUMNS, *marks.TOOL_HEADERS])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part.xlsx")
+    wb = xlsxwriter.Workbook(str(partial))
+    ws = wb.add_worksheet(model.UPDATES_SHEET)
+    date = wb.add_format({"num_format": "mm/dd/yyyy"})
     statuses = model.DEFAULT_STATUSES
     day = dt.datetime(2026, 1, 15)
     previous: list[object] = []
@@ -89,19 +86,30 @@ def build_workbook(rows: int, target: Path) -> None:
                 day - dt.timedelta(days=index % 300),
                 f"Progress note number {index}, on track for the quarter.",
             ]
-        ws.append(values)
+        ws.write_row(index + 1, 0, values[:3])
+        ws.write_datetime(index + 1, 3, values[3], date)
+        ws.write_string(index + 1, 4, str(values[4]))
         previous = values
-    table = Table(displayName="UpdatesTable", ref=f"A1:{marks.LAST_TOOL_COLUMN}{rows + 1}")
-    for index, name in enumerate((*model.COLUMNS, *marks.TOOL_HEADERS), start=1):
-        table.tableColumns.append(TableColumn(id=index, name=name))
-    ws.add_table(table)
-    settings = wb.create_sheet(model.SETTINGS_SHEET)
-    settings.append(["Setting", "Value", "What it means"])
-    log = wb.create_sheet(model.LOG_SHEET)
-    log.append(list(model.LOG_COLUMNS))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part.xlsx")
-    wb.save(partial)
+    headers = [*model.COLUMNS, *marks.TOOL_HEADERS]
+    last = len(headers) - 1
+    ws.add_table(
+        0, 0, rows, last, {"name": "UpdatesTable", "columns": [{"header": h} for h in headers]}
+    )
+    for letter in marks.HIDDEN_COLUMNS:
+        ws.set_column(f"{letter}:{letter}", None, None, {"hidden": True})
+    first, _, end = marks.rule_range().partition(":")
+    for formula, fill, font, stop in (
+        (marks.ERROR_RULE_FORMULA, ERROR_FILL, ERROR_FONT, True),
+        (marks.WARNING_RULE_FORMULA, WARNING_FILL, WARNING_FONT, False),
+    ):
+        rule = wb.add_format({"bg_color": "#" + fill, "font_color": "#" + font})
+        options = {"type": "formula", "criteria": "=" + formula, "format": rule}
+        if stop:
+            options["stop_if_true"] = True
+        ws.conditional_format(f"{first}:{end}", options)
+    wb.add_worksheet(model.SETTINGS_SHEET).write_row(0, 0, ["Setting", "Value", "What it means"])
+    wb.add_worksheet(model.LOG_SHEET).write_row(0, 0, list(model.LOG_COLUMNS))
+    wb.close()
     os.replace(partial, target)
 
 
