@@ -6,10 +6,10 @@ next to baselines on the same file, as ratios. One run prints the whole table:
 
 Workbooks are built once per size and kept in benchmarks/.cache/ (git-ignored); every
 operation runs on a fresh copy of one, in its own Python process, so that process's peak
-resident memory (resource.getrusage(RUSAGE_SELF).ru_maxrss, read by the child at its end) is
-the operation's own. Times are wall-clock (time.perf_counter) inside the child around the
-operation only: interpreter start and imports are excluded, both for the tool and for the
-baselines. Baselines:
+resident memory (VmHWM of /proc/self/status, read by the child at its end; ru_maxrss where
+there is no /proc) is the operation's own. Times are wall-clock (time.perf_counter) inside
+the child around the operation only: interpreter start and imports are excluded, both for
+the tool and for the baselines. Baselines:
 - openpyxl read-only iteration of the Updates sheet (values of every cell, A..K);
 - csv.writer of the same rows (read beforehand, untimed) into a file;
 - openpyxl full load + save of the same file (what a write-back cost before streaming).
@@ -117,7 +117,9 @@ def cached_workbook(rows: int) -> Path:
     path = workbook_path(rows)
     if not path.exists():
         print(f"Building a {rows:,}-row workbook in {path.parent} ...", file=sys.stderr)
-        build_workbook(rows, path)
+        # in a child, so that this process stays small (its children would not be measured
+        # against a big parent, but it keeps the machine's memory for them)
+        subprocess.run([sys.executable, __file__, "--build", str(rows)], check=True)
     return path
 
 
@@ -135,7 +137,6 @@ def _silenced() -> object:
 
 def run_operation(name: str, path: Path, scratch: Path) -> dict[str, float]:
     """Run one operation on `path` (already a private copy); its seconds and peak RSS."""
-    import resource
     import time
 
     import openpyxl  # noqa: F401  (imports are not what is measured)
@@ -168,10 +169,22 @@ def run_operation(name: str, path: Path, scratch: Path) -> dict[str, float]:
         seconds = _write_back(path, timed)
     else:
         raise SystemExit(f"unknown operation {name!r}")
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    if sys.platform == "darwin":
-        peak_kib //= 1024  # bytes there
-    return {"seconds": seconds, "peak_mb": peak_kib / 1024}
+    return {"seconds": seconds, "peak_mb": peak_rss_kib() / 1024}
+
+
+def peak_rss_kib() -> float:
+    """This process's peak resident memory. Linux: VmHWM, which starts afresh at exec (the
+    child's ru_maxrss would start at the parent's peak: it is kept across fork and exec)."""
+    import resource
+
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 if sys.platform == "darwin" else peak  # bytes on macOS, KiB elsewhere
 
 
 def _iterate_read_only(path: Path) -> None:
@@ -283,7 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--child", nargs=3, metavar=("OP", "FILE", "SCRATCH"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.build:
+        build_workbook(args.build, workbook_path(args.build))
+        return 0
     if args.child:
         name, file, scratch = args.child
         print(json.dumps(run_operation(name, Path(file), Path(scratch))))
