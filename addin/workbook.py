@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import html
 import os
 import re
 import zipfile
@@ -50,6 +51,7 @@ from .csvfile import read_csv_table
 from .errors import WorkbookError
 from .marks import INPUT_WIDTH, ISSUES_COL, SENT_COL, TOOL_HEADERS
 from .model import Finding, JobOutcome, LogEntry, LogRow, Row, Settings, Table, ToolCells
+from .packageedit import SheetEdit, StyleKind, relationships, rewrite_package
 from .results import (
     ERROR_FILL,
     ERROR_FONT,
@@ -59,6 +61,7 @@ from .results import (
     job_status_text,
 )
 from .settings import parse_settings
+from .sheetedit import CannotStream, NewCell
 from .sheetxml import SheetScan, scan_part
 from .xlsxfile import (
     UNREADABLE,
@@ -71,6 +74,7 @@ from .xlsxfile import (
     open_read_only,
     openpyxl_quiet,
     read_bytes,
+    replace_atomically,
     save_atomically,
     unreadable,
 )
@@ -78,6 +82,9 @@ from .xlsxfile import (
 CSV_SUFFIX = ".csv"
 NOTE_AUTHOR = "AchieveIt Progress Updates"  # marks the header notes this tool wrote
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"  # Checked At and the Log's When (the template's too)
+LOG_DATETIME_FORMAT = DATETIME_FORMAT + ":ss"
+# Style kinds of written cells (addin/packageedit.py adds them to the cell's own style)
+WRAP, DATETIME, LOG_DATETIME = "wrap", "datetime", "log-datetime"
 SHA_HEADER = model.LOG_COLUMNS[3]  # 'CSV SHA-256'
 
 # ---------------------------------------------------------------------------------------------
@@ -247,6 +254,8 @@ def write_changes(path: str | os.PathLike[str], table: Table, changes: Any) -> N
     """
     path = Path(path)
     check_writable(path, table)
+    if _write_streaming(path, table, changes):
+        return
     original = read_bytes(path)
     with openpyxl_quiet():
         wb = load_for_edit(path, original)
@@ -266,6 +275,114 @@ def write_changes(path: str | os.PathLike[str], table: Table, changes: Any) -> N
         if changes.log_new or changes.log_state:
             _write_log(wb, changes.log_new, changes.log_state)
         save_atomically(wb, path, original)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing without openpyxl's load and save (addin/packageedit.py)
+# ---------------------------------------------------------------------------------------------
+
+STYLE_KINDS = {
+    WRAP: StyleKind(alignment=b'<alignment vertical="top" wrapText="1"/>'),
+    DATETIME: StyleKind(number_format=DATETIME_FORMAT),
+    LOG_DATETIME: StyleKind(number_format=LOG_DATETIME_FORMAT),
+}
+
+
+def _write_streaming(path: Path, table: Table, changes: Any) -> bool:
+    """write_changes by rewriting only the tool's cells in the package; False (nothing
+    written) where it does not apply, and the openpyxl path does the work instead:
+    - the layout needs migrating: a tool header missing, J or K not hidden, a colour rule
+      missing, an Excel table to widen (a plain workbook's first write; later ones stream);
+    - a header note to write or remove; a Log sheet to create or a Log header to add;
+    - sheet XML the byte scanner cannot read safely (addin/sheetedit.py: CannotStream).
+    """
+    with open_read_only(path) as wb:
+        ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
+        header_row, header = _header(ws)
+        updates_part = ws._worksheet_path  # openpyxl 3.1 (pinned <3.2)
+        log_ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
+        log_header = [c.value for c in next(log_ws.iter_rows(max_row=1), ())] if log_ws else []
+        log_part = log_ws._worksheet_path if log_ws is not None else None
+    if header_row is None:
+        return False
+    # The file may have changed since `table` was read: check what is there now.
+    _check_result_headers(path, header_row, header[INPUT_WIDTH:])
+    tools = list(header[INPUT_WIDTH:]) + [None] * len(TOOL_HEADERS)
+    if any(_blank(value) for value in tools[: len(TOOL_HEADERS)]):
+        return False
+    edits = [
+        SheetEdit(
+            updates_part,
+            {
+                row: {col: NewCell(value, kind) for col, value, kind in _tool_values(cells)}
+                for row, cells in changes.rows.items()
+                if row > header_row
+            },
+            check_head=_require_hidden_columns,
+            check_tail=_require_mark_rules,
+        )
+    ]
+    if changes.log_new or changes.log_state:
+        positions, missing = log_columns(log_header)
+        if log_part is None or missing:
+            return False
+        log_cells = {
+            row: {
+                positions[name] + 1: NewCell(
+                    value, LOG_DATETIME if isinstance(value, dt.datetime) else None
+                )
+                for name, value in values
+            }
+            for row, values in _log_values(changes.log_new, changes.log_state).items()
+        }
+        edits.append(SheetEdit(log_part, log_cells, grow_tables=True))
+    with zipfile.ZipFile(path) as archive:
+        related = relationships(archive, updates_part)
+        if changes.header_findings is not None and (
+            _header_note_lines(header_row, changes.header_findings)
+            or any(NOTE_AUTHOR.encode() in archive.read(p) for p in related.get("comments", []))
+        ):
+            return False
+        if any(_table_to_widen(archive.read(p), header_row) for p in related.get("table", [])):
+            return False
+    try:
+        replace_atomically(path, lambda temp: rewrite_package(path, temp, edits, STYLE_KINDS))
+    except CannotStream:
+        return False
+    return True
+
+
+def _require_hidden_columns(head: bytes) -> None:
+    hidden: set[int] = set()
+    for tag in re.findall(rb"<col\b[^>]*>", head):
+        attrs = dict(re.findall(rb'(\w+)="([^"]*)"', tag))
+        if attrs.get(b"hidden") in (b"1", b"true"):
+            hidden.update(range(int(attrs.get(b"min", b"0")), int(attrs.get(b"max", b"0")) + 1))
+    if any(column_index_from_string(letter) not in hidden for letter in marks.HIDDEN_COLUMNS):
+        raise CannotStream("a hidden tool column is not hidden")
+
+
+def _require_mark_rules(tail: bytes) -> None:
+    have = {
+        _formula_key(html.unescape(text.decode()))
+        for text in re.findall(rb"<formula>([^<]*)</formula>", tail)
+    }
+    if any(_formula_key(rule.formula[0]) not in have for rule in mark_rules()):
+        raise CannotStream("a colour rule is missing")
+
+
+def _table_to_widen(xml: bytes, header_row: int) -> bool:
+    """True for a table _grow_table would widen to the last tool column."""
+    found = re.search(rb'<(?:\w+:)?table\b[^>]*?\bref="([^"]*)"', xml)
+    if found is None:
+        return False
+    min_col, min_row, max_col, _ = range_boundaries(found.group(1).decode())
+    return (
+        min_col == 1
+        and min_row == header_row
+        and max_col is not None
+        and marks.MARKS_COL <= max_col < SENT_COL
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,19 +604,32 @@ def _hide_column(ws: Any, index: int) -> None:
     own_column_dimension(ws, index).hidden = True
 
 
-def _write_tool_cells(ws: Any, row: int, cells: ToolCells) -> None:
-    """F..K of one row: text made storable, Issues wrapped, Checked At shown as a time."""
+def _tool_values(cells: ToolCells) -> list[tuple[int, Any, str | None]]:
+    """(column, value, style kind) of F..: text made storable (empty text clears), Issues
+    wrapped ('wrap'), Checked At shown as a time ('datetime'). Both writers use it."""
+    found: list[tuple[int, Any, str | None]] = []
     for col, value in enumerate(cells.values(), start=ISSUES_COL):
         if isinstance(value, str):
             value = _cell_text(value) if value else None
         elif isinstance(value, dt.datetime):
             value = _excel_datetime(value)
+        kind = None
+        if value is not None and col == ISSUES_COL:
+            kind = WRAP
+        elif isinstance(value, dt.datetime):
+            kind = DATETIME
+        found.append((col, value, kind))
+    return found
+
+
+def _write_tool_cells(ws: Any, row: int, cells: ToolCells) -> None:
+    for col, value, kind in _tool_values(cells):
         cell = _set_or_clear(ws, row, col, value)
         if cell is None or value is None:
             continue
-        if col == ISSUES_COL:
+        if kind == WRAP:
             cell.alignment = _WRAP
-        elif isinstance(value, dt.datetime):
+        elif kind == DATETIME:
             cell.number_format = DATETIME_FORMAT
 
 
@@ -564,20 +694,25 @@ def _write_header_note(ws: Any, header_row: int | None, findings: Sequence[Findi
     anchor = ws.cell(header_row or 1, 1)
     if anchor.comment is not None and anchor.comment.author == NOTE_AUTHOR:
         anchor.comment = None
+    lines = _header_note_lines(header_row, findings)
+    if not lines or (anchor.comment is not None):
+        return  # nothing to say, or the user's own note is there: leave it alone
+    note = Comment(_cell_text("\n".join(lines)), NOTE_AUTHOR)
+    note.width, note.height = 480, 160
+    anchor.comment = note
+
+
+def _header_note_lines(header_row: int | None, findings: Sequence[Finding]) -> list[str]:
+    """The header note's lines: findings on or above the header row (all, without one)."""
     limit = header_row or max((f.row for f in findings), default=0)
     texts = issues_text_by_row(f for f in findings if f.row <= limit)
     if header_row is not None:
         # Rows below the header show their findings in their own Issues cell.
         texts = {row: text for row, text in texts.items() if row <= header_row}
-    if not texts or (anchor.comment is not None):
-        return  # nothing to say, or the user's own note is there: leave it alone
-    lines = [
+    return [
         text if row == (header_row or 1) else f"Row {row}: {text}"
         for row, text in sorted(texts.items())
     ]
-    note = Comment(_cell_text("\n".join(lines)), NOTE_AUTHOR)
-    note.width, note.height = 480, 160
-    anchor.comment = note
 
 
 def _excel_datetime(value: dt.datetime) -> dt.datetime:
@@ -606,6 +741,29 @@ def _grow_table(ws: Any, header_row: int) -> None:
             table.autoFilter.ref = table.ref
 
 
+def _log_values(
+    new: Mapping[int, LogEntry], states: Mapping[int, tuple[str, str]]
+) -> dict[int, list[tuple[str, Any]]]:
+    """Log row -> (column name, value) to write: a new State/Message merged into a new row,
+    text made storable, times local. Both writers use it."""
+    rows: dict[int, list[tuple[str, Any]]] = {}
+    for row, entry in new.items():
+        if row in states:
+            entry = replace(entry, state=states[row][0], message=states[row][1])
+        rows[row] = list(zip(model.LOG_COLUMNS, entry.cells(), strict=True))
+    for row, (state, message) in states.items():
+        rows.setdefault(row, [("State", state), ("Message", message)])
+    for row, values in rows.items():
+        rows[row] = [(name, _log_value(value)) for name, value in values]
+    return rows
+
+
+def _log_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return _excel_datetime(value)
+    return _cell_text(value) if isinstance(value, str) else value
+
+
 def _write_log(wb: Any, new: Mapping[int, LogEntry], states: Mapping[int, tuple[str, str]]) -> None:
     """Log rows where the workflow placed them (a new State/Message merged into a new row),
     and new State/Message cells of existing rows; a Log table grows with its rows."""
@@ -616,20 +774,13 @@ def _write_log(wb: Any, new: Mapping[int, LogEntry], states: Mapping[int, tuple[
     for name in missing:
         cell = ws.cell(1, positions[name] + 1)
         cell.value, cell.font = name, Font(bold=True)
-    rows: dict[int, list[tuple[str, Any]]] = {}
-    for row, entry in new.items():
-        if row in states:
-            entry = replace(entry, state=states[row][0], message=states[row][1])
-        rows[row] = list(zip(model.LOG_COLUMNS, entry.cells(), strict=True))
-    for row, (state, message) in states.items():
-        rows.setdefault(row, [("State", state), ("Message", message)])
+    rows = _log_values(new, states)
     for row, values in sorted(rows.items()):
         for name, value in values:
             cell = ws.cell(row, positions[name] + 1)
+            cell.value = value
             if isinstance(value, dt.datetime):
-                cell.value, cell.number_format = _excel_datetime(value), DATETIME_FORMAT + ":ss"
-            else:
-                cell.value = _cell_text(value) if isinstance(value, str) else value
+                cell.number_format = LOG_DATETIME_FORMAT
     last = max(rows, default=1)
     for table in ws.tables.values():  # a Log table grows with its rows
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)

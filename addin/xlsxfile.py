@@ -17,7 +17,7 @@ import warnings
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +164,22 @@ def check_not_locked(path: Path) -> None:
 
 
 def save_atomically(wb: Any, path: Path, original: bytes) -> None:
-    """Write beside the file, keep the ribbon and permissions, then swap it in in one step."""
+    """openpyxl's save of `wb` over `path`, with what it drops put back (addin/package.py)."""
+
+    def write(temp: Path) -> None:
+        wb.save(temp)
+        saved = temp.read_bytes()
+        fixed = repair(original, saved)
+        if fixed != saved:
+            temp.write_bytes(fixed)
+
+    replace_atomically(path, write)
+
+
+def replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """`write` the new file beside `path`, keep its permissions, then swap it in in one step.
+
+    Whatever `write` raises propagates, the temp file removed and `path` untouched."""
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     except PermissionError:
@@ -172,11 +187,7 @@ def save_atomically(wb: Any, path: Path, original: bytes) -> None:
     os.close(fd)
     temp = Path(name)
     try:
-        wb.save(temp)
-        saved = temp.read_bytes()
-        fixed = repair(original, saved)
-        if fixed != saved:
-            temp.write_bytes(fixed)
+        write(temp)
         shutil.copymode(path, temp)
         check_not_locked(path)  # Excel may have opened it while we worked
         os.replace(temp, path)
