@@ -251,7 +251,7 @@ class _RowWriter:
 
     def _cell(self, row: int, col: int, new: NewCell, style: int | None) -> bytes:
         ref = b'r="%s%d"' % (get_column_letter(col).encode(), row)
-        value = new.value
+        value = None if new.value == "" else new.value  # as openpyxl: empty text, no value
         if value is not None and new.kind is not None:
             style = self.style_for(style, new.kind)
         s = b' s="%d"' % style if style else b""
