@@ -6,10 +6,15 @@ holds no calculated value.
 
 `FileSheets` is the sheet port of addin/submission.py over a file: one read, one save.
 
-Writing goes into the very file the user gave, atomically (addin/xlsxfile.py), touches only the
-tool's cells (results in F..I, Marks codes in J, Sent fingerprints in K, the Log sheet), and
-keeps a macro workbook's VBA project and ribbon, the calculated values of formulas and the
-sheets' Excel 2010+ extensions, which openpyxl drops (addin/package.py puts them back).
+Writing goes into the very file the user gave, atomically (addin/xlsxfile.py), and touches only
+the tool's cells (results in F..I, Marks codes in J, Sent fingerprints in K, the Log sheet).
+It streams: only those cells are rewritten in the sheet XML, every other part of the package
+copied as it is (addin/sheetedit.py, addin/packageedit.py), so a 100,000-row write costs about
+what reading costs, and nothing openpyxl would drop is lost. Where the layout must change first
+(a plain workbook's first write: tool headers, hidden J/K, colour rules, a table to widen; a
+header note; a new Log sheet or Log headers) openpyxl loads and saves the workbook once, and
+addin/package.py puts back what it drops: the VBA project and ribbon, formulas' calculated
+values, the sheets' Excel 2010+ extensions.
 check_writable runs the same refusals up front, so nothing is sent that could not be recorded.
 Red and amber cells come from two conditional-format rules driven by the hidden Marks column
 (see addin/marks.py), exactly as the ribbon and the template do it: the inputs' own formatting,
