@@ -348,3 +348,39 @@ def test_style_book_derives_once_and_adds_the_number_format() -> None:
 def test_marks_layout_is_generic() -> None:
     # the streaming writer writes whatever TOOL_HEADERS / ToolCells hold, from F on
     assert len(ToolCells().values()) == len(marks.TOOL_HEADERS)
+
+
+# ---------------------------------------------------------------------------------------------
+# The commands take the streaming path
+# ---------------------------------------------------------------------------------------------
+
+
+def test_validate_annotate_keeps_charts_images_comments_and_buttons(tmp_path: Path) -> None:
+    from addin import cli
+
+    rows = sample(4)
+    rows[1][1] = "Nearly done"  # an unknown status: an error to mark
+    path = build_xlsxwriter_workbook(tmp_path / "team.xlsx", rows, extras=True)
+    before = members(path)
+    assert cli.main(["validate", "--annotate", str(path)]) != 0
+    after = members(path)
+    kept = [n for n in before if n.startswith(("xl/charts/", "xl/media/", "xl/drawings/"))]
+    kept += ["xl/comments1.xml", "xl/theme/theme1.xml", "docProps/app.xml"]
+    assert all(after[name] == before[name] for name in kept)
+    updates = cells_of(path)[model.UPDATES_SHEET]
+    assert updates["J3"][0] == ".E..."
+    assert "Nearly done" in updates["F3"][0] and updates["F3"][2]  # wrapped
+
+
+def test_a_macro_workbook_streams_once_its_layout_is_there(tmp_path: Path) -> None:
+    from workbook_factory import build_macro_workbook, sample_rows
+
+    path = build_macro_workbook(tmp_path / "book.xlsm", sample_rows(4))
+    write(path, submit_changes(path, range(2, 4)), stream=False)  # migrates if need be
+    before = members(path)
+    assert write(path, submit_changes(path, range(2, 6)), stream=True)
+    after = members(path)
+    for name in before:
+        if name.startswith(("xl/vbaProject", "customUI/")) or name == "_rels/.rels":
+            assert after[name] == before[name], name
+    assert cells_of(path)[model.UPDATES_SHEET]["G5"][0] == "job-1"
