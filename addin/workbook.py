@@ -30,7 +30,7 @@ import os
 import re
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,7 @@ class FileSheets:
         self.path = Path(path)
         self.records = record and is_workbook(self.path)
         self._table: Table | None = None
+        self._layout: SheetLayout | None = None  # where the tool's cells are, as read
         self._pending: Any = None  # submission.SheetChanges collected since the last commit
 
     def read(self, *, with_log: bool = True) -> Any:
@@ -156,10 +157,12 @@ class FileSheets:
             self._table = table
             return Snapshot(table, Settings(), path.name, str(path), stateful=False)
         check_readable(path)
+        stamp = file_stamp(path)  # before reading: a change during the read shows as a change
         with open_read_only(path) as wb:
             table, tools = _table_and_tools(path, wb)
             settings = _settings(path, wb) or Settings()
             log = _log_rows(path, wb) if with_log else []
+            self._layout = SheetLayout.of(wb, table, stamp)
         self._table = table
         next_row = max([1, *(entry.row for entry in log)]) + 1
         return Snapshot(table, settings, path.name, str(path.resolve()), tools, log, next_row)
@@ -179,7 +182,12 @@ class FileSheets:
     def commit(self) -> None:
         pending, self._pending = self._pending, None
         if self.records and pending and self._table is not None:
-            write_changes(self.path, self._table, pending)
+            streamed = write_changes(self.path, self._table, pending, layout=self._layout)
+            # the streaming path changes no header: what was read still holds for the new file
+            layout = self._layout
+            self._layout = (
+                replace(layout, stamp=file_stamp(self.path)) if streamed and layout else None
+            )
 
 
 def check_writable(path: str | os.PathLike[str], table: Table) -> None:
@@ -244,7 +252,9 @@ def write_back(
     port.commit()
 
 
-def write_changes(path: str | os.PathLike[str], table: Table, changes: Any) -> None:
+def write_changes(
+    path: str | os.PathLike[str], table: Table, changes: Any, *, layout: SheetLayout | None = None
+) -> bool:
     """Write submission.SheetChanges into the workbook, atomically.
 
     Rows get their whole F..K (Issues, Job ID, Job Status, Checked At, Marks, Sent); empty
@@ -256,11 +266,13 @@ def write_changes(path: str | os.PathLike[str], table: Table, changes: Any) -> N
     placed them (State/Message changes merged in). Input cells A..E are never changed: not
     their values, not their formatting; formulas keep their calculated values and the sheets
     their Excel 2010+ extensions (addin/package.py). Raises what check_writable raises, first.
+    True when it streamed (_write_streaming); `layout` spares it a read of the headers while
+    the file is unchanged since FileSheets.read took it.
     """
     path = Path(path)
     check_writable(path, table)
-    if _write_streaming(path, table, changes):
-        return
+    if _write_streaming(path, table, changes, layout):
+        return True
     original = read_bytes(path)
     with openpyxl_quiet():
         wb = load_for_edit(path, original)
@@ -280,6 +292,7 @@ def write_changes(path: str | os.PathLike[str], table: Table, changes: Any) -> N
         if changes.log_new or changes.log_state:
             _write_log(wb, changes.log_new, changes.log_state)
         save_atomically(wb, path, original)
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +306,42 @@ STYLE_KINDS = {
 }
 
 
-def _write_streaming(path: Path, table: Table, changes: Any) -> bool:
+@dataclass(frozen=True)
+class SheetLayout:
+    """Where the streaming write goes, as read: valid while the file's stamp is the same."""
+
+    stamp: tuple[int, int, int]
+    header_row: int | None
+    header: tuple[Any, ...]
+    updates_part: str
+    log_part: str | None
+    log_header: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, wb: Any, table: Table, stamp: tuple[int, int, int]) -> SheetLayout:
+        """From a workbook open_read_only gave and the Updates `table` read from it."""
+        ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
+        log_ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
+        log_header = next(log_ws.iter_rows(max_row=1, values_only=True), ()) if log_ws else ()
+        return cls(
+            stamp,
+            table.header_row,
+            table.header,
+            ws._worksheet_path,  # openpyxl 3.1 (pinned <3.2): the sheet's zip part
+            log_ws._worksheet_path if log_ws is not None else None,
+            tuple(log_header),
+        )
+
+
+def file_stamp(path: Path) -> tuple[int, int, int]:
+    """Changes whenever the file is saved (or replaced)."""
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size, info.st_ino
+
+
+def _write_streaming(
+    path: Path, table: Table, changes: Any, layout: SheetLayout | None = None
+) -> bool:
     """write_changes by rewriting only the tool's cells in the package; False (nothing
     written) where it does not apply, and the openpyxl path does the work instead:
     - the layout needs migrating: a tool header missing, J or K not hidden, a colour rule
@@ -301,16 +349,18 @@ def _write_streaming(path: Path, table: Table, changes: Any) -> bool:
     - a header note to write or remove; a Log sheet to create or a Log header to add;
     - sheet XML the byte scanner cannot read safely (addin/sheetedit.py: CannotStream).
     """
-    with open_read_only(path) as wb:
-        ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
-        header_row, header = _header(ws)
-        updates_part = ws._worksheet_path  # openpyxl 3.1 (pinned <3.2)
-        log_ws = _find_sheet(wb.worksheets, model.LOG_SHEET)
-        log_header = [c.value for c in next(log_ws.iter_rows(max_row=1), ())] if log_ws else []
-        log_part = log_ws._worksheet_path if log_ws is not None else None
+    if layout is None or layout.stamp != file_stamp(path):
+        # The file may have changed since `table` was read: look at what is there now.
+        stamp = file_stamp(path)
+        with open_read_only(path) as wb:
+            ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
+            header_row, header = _header(ws)
+            now = Table(str(path), ws.title, header_row, header, ())
+            layout = SheetLayout.of(wb, now, stamp)
+    header_row, header = layout.header_row, layout.header
+    updates_part, log_part, log_header = layout.updates_part, layout.log_part, layout.log_header
     if header_row is None:
         return False
-    # The file may have changed since `table` was read: check what is there now.
     _check_result_headers(path, header_row, header[INPUT_WIDTH:])
     tools = list(header[INPUT_WIDTH:]) + [None] * len(TOOL_HEADERS)
     if any(_blank(value) for value in tools[: len(TOOL_HEADERS)]):

@@ -384,3 +384,31 @@ def test_a_macro_workbook_streams_once_its_layout_is_there(tmp_path: Path) -> No
         if name.startswith(("xl/vbaProject", "customUI/")) or name == "_rels/.rels":
             assert after[name] == before[name], name
     assert cells_of(path)[model.UPDATES_SHEET]["G5"][0] == "job-1"
+
+
+def test_a_file_changed_since_the_read_has_its_headers_checked_again(tmp_path: Path) -> None:
+    from addin.errors import WorkbookError
+
+    path = build_xlsxwriter_workbook(tmp_path / "team.xlsx", sample(3))
+    port = workbook.FileSheets(path)
+    view = port.read()
+    wb = openpyxl.load_workbook(path)
+    wb[model.UPDATES_SHEET]["G1"] = "Owner"  # someone else's column, saved meanwhile
+    wb.save(path)
+    port.write(view, submission.findings_changes(view, FINDINGS))
+    with pytest.raises(WorkbookError, match="Owner"):
+        port.commit()
+
+
+def test_two_commits_of_one_read_both_stream(tmp_path: Path, monkeypatch) -> None:
+    path = build_xlsxwriter_workbook(tmp_path / "team.xlsx", sample(3))
+    port = workbook.FileSheets(path)
+    view = port.read()
+    both = (submission.findings_changes(view, FINDINGS), submit_changes(path, range(2, 5)))
+    monkeypatch.setattr(workbook, "open_read_only", None)  # no second read of the headers
+    for changes in both:
+        port.write(view, changes)
+        port.commit()
+    monkeypatch.undo()
+    updates = cells_of(path)[model.UPDATES_SHEET]
+    assert updates["J3"][0] == ".E.W." and updates["G4"][0] == "job-1"
