@@ -26,6 +26,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import WorkbookError
 from .package import repair
+from .sharedstrings import used_by_openpyxl
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # an encrypted .xlsx (or an old .xls) is an OLE compound file
@@ -111,7 +112,8 @@ def open_read_only(path: Path) -> Iterator[Any]:
     """The workbook in openpyxl's streaming mode (values, not formulas), closed on exit."""
     with openpyxl_quiet():
         try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            with used_by_openpyxl():
+                wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
             for ws in wb.worksheets:
                 # Read every row the XML holds: some programs write a wrong <dimension> ("A1"),
                 # and read-only mode would stop there.
