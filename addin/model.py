@@ -220,6 +220,7 @@ class Settings:
     date_format: str = DATE_ISO
     statuses: tuple[str, ...] = DEFAULT_STATUSES
     submit_wait_seconds: float = 20.0
+    plan_ids: tuple[str, ...] = ()  # the plans Get Plan Items reads ("Copy Plan ID")
 
 
 # Labels of the Settings sheet (column A) -> Settings field. Statuses are a list of their own.
@@ -230,6 +231,7 @@ SETTINGS_LABELS: dict[str, str] = {
     "Include comments": "include_comment",
     "CSV date format": "date_format",
     "Submit waits (seconds)": "submit_wait_seconds",
+    "Plan ID": "plan_ids",
 }
 STATUSES_LABEL = "Statuses"
 STATUSES_NAME = "AchieveItStatuses"  # workbook-level defined name of the statuses list

@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .cells import is_blank, normal_label
 from .errors import ApiError
@@ -250,13 +250,15 @@ def missing_ids_note(items: Sequence[PlanItem], plan_ids: Sequence[str]) -> str:
 
 def extra_headers(items: Iterable[PlanItem]) -> list[str]:
     """The items' other fields, in the order first seen, never one of ITEM_HEADERS twice."""
-    taken = {normal_label(h) for h in ITEM_HEADERS}
-    headers: dict[str, None] = {}
+    taken = {normal_label(h) for h in ITEM_HEADERS}  # Excel's table headers: unique, any case
+    headers: list[str] = []
     for item in items:
         for name in item.extra:
-            if normal_label(name) not in taken and len(headers) < MAX_EXTRA_COLUMNS:
-                headers.setdefault(name, None)
-    return list(headers)
+            label = normal_label(name)
+            if label and label not in taken and len(headers) < MAX_EXTRA_COLUMNS:
+                taken.add(label)
+                headers.append(name)
+    return headers
 
 
 def sheet_rows(items: Sequence[PlanItem]) -> list[list[Any]]:
@@ -318,6 +320,42 @@ def known_items(rows: Sequence[Sequence[Any]]) -> dict[str, KnownItem] | None:
         value = row[value_col] if value_col is not None and value_col < len(row) else None
         found.setdefault(external_id, KnownItem(external_id, name, not is_blank(value)))
     return found or None
+
+
+class ItemSource(Protocol):
+    def get_plan_items(self, plan_id: str, *, take: int = ...) -> list[PlanItem]: ...
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Every item of the plans asked for, in their order, and what to tell the user."""
+
+    plan_ids: tuple[str, ...]
+    items: tuple[PlanItem, ...]
+    note: str  # missing_ids_note: '' when every item has an External ID
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "plan_ids": list(self.plan_ids),
+            "items": [item.as_json() for item in self.items],
+            "note": self.note,
+        }
+
+
+def fetch_items(client: ItemSource, plan_ids: Sequence[str], *, take: int) -> Fetched:
+    """The items of each plan (client.get_plan_items), one plan after the other."""
+    from .errors import ConfigError
+
+    ids = tuple(dict.fromkeys(check_plan_id(p) for p in plan_ids))
+    if not ids:
+        raise ConfigError(
+            "No Plan ID is set: in AchieveIt, open the plan card's menu, choose 'Copy Plan ID' "
+            "and paste it next to 'Plan ID' on the Settings sheet (or give it to the command)."
+        )
+    items: list[PlanItem] = []
+    for plan_id in ids:
+        items.extend(client.get_plan_items(plan_id, take=take))
+    return Fetched(ids, tuple(items), missing_ids_note(items, ids))
 
 
 def new_update_ids(items: Sequence[PlanItem], present: Iterable[Any]) -> list[str]:

@@ -35,6 +35,7 @@ from .csvfile import fingerprint, sha256_hex, write_csv
 from .errors import ApiError, ConfigError, JobTimeout
 from .marks import row_codes
 from .model import Finding, JobOutcome, LogEntry, LogRow, Report, Settings, Table, ToolCells
+from .planitems import KnownItem
 from .results import cell_marks, issues_text_by_row, job_findings, job_status_text
 from .sendstate import FAILED, PROCESSING, SUCCEEDED, UNKNOWN, SendPlan, job_state
 
@@ -64,6 +65,8 @@ class Snapshot:
     log: list[LogRow] = field(default_factory=list)
     next_log_row: int = 2
     stateful: bool = True  # False for a .csv input: there is no place to keep per-row state
+    # The Plan Items sheet's items by External ID; None without one (no ID is checked then).
+    items: dict[str, KnownItem] | None = None
 
     def apply(self, changes: SheetChanges) -> None:
         self.tools.update(changes.rows)
@@ -179,7 +182,9 @@ def connection(base_url: str, open_client: Callable[[str], Client]) -> Iterator[
 def check(view: Snapshot, today: dt.date | None = None) -> Report:
     from .rules import validate_table
 
-    return validate_table(view.table, statuses=view.settings.statuses, today=today)
+    return validate_table(
+        view.table, statuses=view.settings.statuses, today=today, items=view.items
+    )
 
 
 def plan(view: Snapshot, report: Report, **options: bool) -> SendPlan:

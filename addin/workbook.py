@@ -50,6 +50,7 @@ from .csvfile import read_csv_table
 from .errors import WorkbookError
 from .marks import INPUT_WIDTH, ISSUES_COL, SENT_COL, TOOL_HEADERS
 from .model import Finding, JobOutcome, LogEntry, LogRow, Row, Settings, Table, ToolCells
+from .planitems import PLAN_ITEMS_SHEET, KnownItem, known_items
 from .results import (
     ERROR_FILL,
     ERROR_FONT,
@@ -148,9 +149,12 @@ class FileSheets:
             table, tools = _table_and_tools(path, wb)
             settings = _settings(path, wb) or Settings()
             log = _log_rows(path, wb) if with_log else []
+            items = _plan_items(path, wb)
         self._table = table
         next_row = max([1, *(entry.row for entry in log)]) + 1
-        return Snapshot(table, settings, path.name, str(path.resolve()), tools, log, next_row)
+        return Snapshot(
+            table, settings, path.name, str(path.resolve()), tools, log, next_row, items=items
+        )
 
     def check_writable(self) -> None:
         if self.records and self._table is not None:
@@ -317,6 +321,17 @@ def _settings(path: Path, wb: Any) -> Settings | None:
     except UNREADABLE as exc:
         raise unreadable(path) from exc
     return parse_settings(rows)
+
+
+def _plan_items(path: Path, wb: Any) -> dict[str, KnownItem] | None:
+    """The Plan Items sheet's items by External ID (planitems.known_items); None without."""
+    ws = _find_sheet(wb.worksheets, PLAN_ITEMS_SHEET)
+    if ws is None:
+        return None
+    try:
+        return known_items([tuple(r) for r in ws.iter_rows(values_only=True)])
+    except UNREADABLE as exc:
+        raise unreadable(path) from exc
 
 
 def _log_rows(path: Path, wb: Any) -> list[LogRow]:

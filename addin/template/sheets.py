@@ -110,6 +110,11 @@ SETTINGS_MEANINGS: tuple[tuple[str, str], ...] = (
         "How long Submit waits for AchieveIt's answer before handing back Excel. "
         "If the job is still running, use Refresh Status later.",
     ),
+    (
+        "Plan ID",
+        "The plan Get Plan Items reads into the Plan Items sheet: in AchieveIt, the plan card's "
+        "menu > Copy Plan ID. Several plans: separate the IDs with commas.",
+    ),
 )
 
 
@@ -120,6 +125,8 @@ def settings_rows(settings: model.Settings) -> tuple[tuple[str, object, str], ..
         value = getattr(settings, model.SETTINGS_LABELS[label])
         if label == "Submit waits (seconds)" and float(value).is_integer():
             value = int(value)
+        if isinstance(value, tuple):
+            value = ", ".join(value)
         rows.append((label, value if value != "" else None, meaning))
     return tuple(rows)
 
