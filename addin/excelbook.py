@@ -30,6 +30,7 @@ from .cells import (
 from .cells import is_blank as _blank
 from .errors import WorkbookError
 from .marks import INPUT_WIDTH, ISSUES_COL, SENT_COL, TOOL_HEADERS
+from .planitems import ITEM_HEADERS, PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE, KnownItem, known_items
 
 if TYPE_CHECKING:
     from .submission import SheetChanges, Snapshot
@@ -140,6 +141,14 @@ def _check_result_headers(updates: UpdatesSheet) -> None:
         raise WorkbookError(result_header_message(place, row, *clash))
 
 
+def read_plan_items(book: xw.Book) -> dict[str, KnownItem] | None:
+    """The Plan Items sheet's items by External ID, in one read; None without the sheet."""
+    sheet = find_sheet(book, PLAN_ITEMS_SHEET)
+    if sheet is None:
+        return None
+    return known_items(_read_block(sheet, 0, min_width=len(ITEM_HEADERS)))
+
+
 def read_settings(book: xw.Book) -> model.Settings:
     sheet = find_sheet(book, model.SETTINGS_SHEET)
     if sheet is None:
@@ -208,6 +217,40 @@ def write_tools(updates: UpdatesSheet, tools: Mapping[int, model.ToolCells]) -> 
     for row in range(updates.header_row + 1, last + 1):
         block.append(list(tools.get(row, model.ToolCells()).values()))
     updates.sheet.range((updates.header_row, ISSUES_COL)).value = block
+
+
+def write_plan_items(book: xw.Book, rows: Sequence[Sequence[Any]]) -> None:
+    """The Plan Items sheet holding exactly `rows` (planitems.sheet_rows), its table fitted:
+    at most four calls (a new sheet: add it, format A as Text; else clear it; the values; the
+    table)."""
+    sheet = find_sheet(book, PLAN_ITEMS_SHEET)
+    if sheet is None:
+        sheet = book.sheets.add(PLAN_ITEMS_SHEET, after=book.sheets[-1])
+        sheet.range("A:A").number_format = "@"  # IDs stay text: "00731" keeps its zeros
+    else:
+        sheet.clear_contents()  # fewer items than last time: no stale rows below
+    sheet.range((1, 1)).value = [list(r) for r in rows]
+    area = sheet.range((1, 1), (max(2, len(rows)), len(rows[0])))
+    table = next((t for t in sheet.tables), None)
+    if table is None:
+        sheet.tables.add(
+            source=area,
+            has_headers=True,
+            table_style_name="TableStyleMedium2",
+            name=PLAN_ITEMS_TABLE,
+        )
+    else:
+        table.resize(area)
+
+
+def append_external_ids(updates: UpdatesSheet, ids: Sequence[str]) -> int:
+    """New Updates rows below the last update, External ID only (two calls: Text format, then
+    the IDs as one column); the first new row."""
+    first = (updates.table.rows[-1].number if updates.table.rows else updates.header_row) + 1
+    column = updates.sheet.range((first, 1), (first + len(ids) - 1, 1))
+    column.number_format = "@"
+    column.value = [[external_id] for external_id in ids]
+    return first
 
 
 def select_first(updates: UpdatesSheet, report: model.Report) -> None:
@@ -305,6 +348,7 @@ class ExcelSheets:
 
         updates = self.updates = read_updates(self.book)
         settings = read_settings(self.book) if with_settings else model.Settings()
+        items = read_plan_items(self.book) if with_settings else None  # not for Clear Results
         self.log = read_log(self.book) if with_log else None
         tools = {}
         if updates.table.header_row is not None:
@@ -320,6 +364,7 @@ class ExcelSheets:
             tools={r: cells for r, cells in tools.items() if any(cells.values())},
             log=_log_rows(self.log) if self.log else [],
             next_log_row=self.log.rows().stop if self.log else 2,
+            items=items,
         )
 
     def check_writable(self) -> None:

@@ -17,6 +17,6 @@ Workbooks made before versions have neither: they count as UNVERSIONED.
 
 from __future__ import annotations
 
-TEMPLATE_VERSION = 2
+TEMPLATE_VERSION = 3
 UNVERSIONED = 1  # the templates released before versions existed
 VERSION_NAME = "AchieveItTemplateVersion"
