@@ -258,7 +258,11 @@ def test_compare_templates_names_a_changed_vba_module(
     ("old", "new", "expected"),
     [
         ("validate(template=", "validate_all(template=", "addin.ribbon.validate_all does not"),
-        ("submit(template=2)", "submit(template=1)", "it says template 1, not 2"),
+        (
+            f"submit(template={TEMPLATE_VERSION})",
+            "submit(template=1)",
+            f"it says template 1, not {TEMPLATE_VERSION}",
+        ),
         ("Sub OnSubmit(", "Sub OnSend(", "module AchieveIt has no Sub OnSubmit"),
     ],
 )

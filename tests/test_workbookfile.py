@@ -27,6 +27,7 @@ from workbook_factory import rewrite_part, set_formula_results
 from addin import marks, model, package, workbook, workbookfile
 from addin.cli import main
 from addin.errors import ConfigError
+from addin.planitems import PLAN_ITEMS_SHEET
 from addin.sandbox import start_sandbox
 from addin.template.build import RIBBON_XML, UI_REL, vba_modules
 from addin.template.compare import vba_sources
@@ -147,9 +148,13 @@ def cell_facts(path: Path) -> dict[tuple[str, str], tuple[Any, ...]]:
 
 
 def added_headers(before: dict[tuple[str, str], tuple[Any, ...]]) -> set[tuple[str, str]]:
-    """The tool columns' header cells a workbook lacked (cell_facts keys): the upgrade adds them."""
+    """The cells a workbook lacked that the upgrade adds (cell_facts keys): the tool columns'
+    headers, the Plan Items sheet's header row and empty table row (template 3), and the
+    settings rows the Settings sheet lacked (A..C)."""
     cells = {(model.UPDATES_SHEET, f"{get_column_letter(c)}1")
              for c in range(marks.ISSUES_COL, LAST_TOOL_COL + 1)}  # fmt: skip
+    cells |= {(PLAN_ITEMS_SHEET, f"{letter}{row}") for letter in "ABCDEF" for row in (1, 2)}
+    cells |= {(model.SETTINGS_SHEET, f"{letter}{row}") for letter in "ABC" for row in range(1, 30)}
     return cells - before.keys()
 
 
