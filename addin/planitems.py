@@ -112,11 +112,12 @@ def check_plan_id(plan_id: str) -> str:
 
 
 def split_plan_ids(value: Any) -> tuple[str, ...]:
-    """The Settings sheet's 'Plan ID' cell: one ID, or several separated by commas, semicolons,
-    spaces or line breaks; repeats dropped, order kept."""
+    """The Settings sheet's 'Plan ID' cell: one ID, or several separated by commas, semicolons
+    or line breaks; repeats dropped, order kept. (Not spaces: 'two words' is refused as one
+    bad ID rather than asked for as two plans.)"""
     if is_blank(value):
         return ()
-    parts = re.split(r"[,;\s]+", str(value).strip())
+    parts = (p.strip() for p in re.split(r"[,;\r\n]+", str(value)))
     return tuple(dict.fromkeys(p for p in parts if p))
 
 

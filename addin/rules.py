@@ -435,7 +435,7 @@ class _Plan:
                 METRIC,
                 "metric-expected",
                 f"This item{name} has a metric, but Current Metric Value is blank: type its "
-                "current value, or leave it blank to keep the metric unchanged.",
+                "current value (AchieveIt may refuse an update of a metric item without one).",
             )
 
     def _hint(self, external_id: str) -> str:

@@ -124,7 +124,8 @@ def test_items_without_external_ids_are_said_plainly(ids: list[str], words: str)
         (None, ()),
         ("  ", ()),
         ("abc", ("abc",)),
-        ("a, b;c\nd  a", ("a", "b", "c", "d")),  # repeats dropped, order kept
+        ("a, b;c\nd ;a", ("a", "b", "c", "d")),  # repeats dropped, order kept
+        ("two words", ("two words",)),  # refused later as one bad ID, not read as two plans
     ],
 )
 def test_the_plan_id_setting_holds_one_or_several(cell: Any, expected: tuple[str, ...]):
