@@ -25,10 +25,12 @@ import markcodes
 import openpyxl
 import pytest
 import xlwings
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import marks, model
 from addin.cli import main as cli_main
+from addin.planitems import ITEM_HEADERS, PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE
 from addin.results import ERROR_FILL, ERROR_FONT, WARNING_FILL, WARNING_FONT
 from addin.template import build as template_build
 from addin.template.__main__ import main as template_main
@@ -61,7 +63,13 @@ from addin.template.sheets import (
     XLWINGS_CONF,
 )
 from addin.template.version import TEMPLATE_VERSION, VERSION_NAME
-from addin.template.wiring import Call, run_python_calls, wiring_problems, xlwings_vba_version
+from addin.template.wiring import (
+    Call,
+    callback_body,
+    run_python_calls,
+    wiring_problems,
+    xlwings_vba_version,
+)
 from addin.workbookfile import interpreter_conf
 
 REPO = Path(__file__).resolve().parent.parent
@@ -494,6 +502,7 @@ def test_keytips_are_unique_and_the_tab_clashes_with_no_built_in_tab() -> None:
         ("btnSubmit", "Submit"),
         ("btnRefreshStatus", "Refresh Status"),
         ("btnExportCsv", "Export CSV\u2026"),  # it asks where to save: the ellipsis says so
+        ("btnGetPlanItems", "Get Plan Items"),
         ("btnSetApiKey", "Set API Key"),
         ("btnOpenSettings", "Settings"),
     ],
@@ -785,6 +794,43 @@ def test_whole_column_number_formats(
 ) -> None:
     assert DATETIME_FORMAT == "yyyy-mm-dd hh:mm"
     assert book[sheet].column_dimensions[letter].number_format == number_format
+
+
+def test_get_plan_items_button_reaches_its_function_and_says_nothing_is_sent(
+    modules: dict[str, str],
+) -> None:
+    button = RIBBON_ROOT.find(f".//{{{UI_NS}}}button[@id='btnGetPlanItems']")
+    assert button is not None and button.get("onAction") == "AchieveIt.OnGetPlanItems"
+    body = callback_body(modules["AchieveIt"], "OnGetPlanItems")
+    assert body is not None
+    (call,) = run_python_calls(body)
+    assert isinstance(call, Call)
+    assert (call.module, call.function, call.template) == (
+        "addin.ribbon",
+        "get_plan_items",
+        TEMPLATE_VERSION,
+    )
+    supertip = button.get("supertip", "")
+    for words in ("Plan Items sheet", "Settings sheet", "Plan ID", "nothing is sent"):
+        assert words in supertip
+
+
+def test_plan_items_sheet_is_an_empty_table_of_the_item_headers(book: openpyxl.Workbook) -> None:
+    ws = book[PLAN_ITEMS_SHEET]
+    assert [c.value for c in ws[1]] == list(ITEM_HEADERS)
+    assert all(c.value is None for c in ws[2])
+    table = ws.tables[PLAN_ITEMS_TABLE]
+    assert table.ref == f"A1:{get_column_letter(len(ITEM_HEADERS))}2"
+    assert [c.name for c in table.tableColumns] == list(ITEM_HEADERS)
+    assert ws.column_dimensions["A"].number_format == "@"  # IDs stay text
+    assert ws.sheet_properties.codeName == CODE_NAMES[PLAN_ITEMS_SHEET]
+
+
+def test_settings_sheet_has_an_empty_plan_id(book: openpyxl.Workbook) -> None:
+    ws = book[model.SETTINGS_SHEET]
+    rows = {row[0]: row[1:3] for row in ws.iter_rows(max_col=3, values_only=True)}
+    value, meaning = rows["Plan ID"]
+    assert value is None and "Copy Plan ID" in meaning and "commas" in meaning
 
 
 def test_log_sheet_has_only_its_header(book: openpyxl.Workbook) -> None:
