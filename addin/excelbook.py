@@ -1,7 +1,7 @@
 """The live workbook as the ribbon buttons see it: one read per sheet, bounded block writes.
 
 Excel round trips are slow (COM on Windows, AppleScript on Mac), so a press makes a fixed number
-of them whatever the row count: each sheet is read in one call, the tool columns F..K are written
+of them whatever the row count: each sheet is read in one call, the tool columns F..L are written
 as one block, and the red/amber cells come from two conditional-format rules of the template
 driven by the hidden Marks column (see addin/marks.py) inside that block. Nothing in the input
 columns A..E is ever written. `ExcelSheets` is the sheet port of addin/submission.py.
@@ -29,13 +29,13 @@ from .cells import (
 )
 from .cells import is_blank as _blank
 from .errors import WorkbookError
-from .marks import INPUT_WIDTH, ISSUES_COL, SENT_COL, TOOL_HEADERS
+from .marks import INPUT_WIDTH, ISSUES_COL, LAST_TOOL_COL, TOOL_HEADERS
 from .planitems import ITEM_HEADERS, PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE, KnownItem, known_items
 
 if TYPE_CHECKING:
     from .submission import SheetChanges, Snapshot
 
-READ_WIDTH = SENT_COL  # A..K
+READ_WIDTH = LAST_TOOL_COL  # A..L
 BLOAT_ROWS = 5_000  # past this, check the used range isn't just formatting (one call per column)
 
 
@@ -96,7 +96,7 @@ def table_from_cells(cells: Sequence[Sequence[Any]], source: str, sheet: str) ->
 
 @dataclass
 class UpdatesSheet:
-    """What one read of the Updates sheet gives: its cells A..K and the Table built from them."""
+    """What one read of the Updates sheet gives: its cells A..L and the Table built from them."""
 
     sheet: xw.Sheet
     cells: list[list[Any]]
@@ -133,7 +133,7 @@ def read_updates(book: xw.Book) -> UpdatesSheet:
 
 
 def _check_result_headers(updates: UpdatesSheet) -> None:
-    """F..K of the header row must be empty or the tool's own headers: the tool writes there."""
+    """F..L of the header row must be empty or the tool's own headers: the tool writes there."""
     row = updates.header_row
     clash = result_header_clash(updates.cells[row - 1][ISSUES_COL - 1 :])
     if clash is not None:
@@ -210,7 +210,7 @@ def _prepare_log(log: LogSheet) -> xw.Sheet:
 
 
 def write_tools(updates: UpdatesSheet, tools: Mapping[int, model.ToolCells]) -> None:
-    """F..K of the header row and every data row, as one block: the tool's headers, then each
+    """F..L of the header row and every data row, as one block: the tool's headers, then each
     row's cells from `tools` (rows it lacks are emptied). The inputs A..E are not touched."""
     last = max([len(updates.cells), *tools])
     block: list[list[Any]] = [list(TOOL_HEADERS)]
@@ -332,7 +332,7 @@ def _log_rows(log: LogSheet) -> list[model.LogRow]:
 
 class ExcelSheets:
     """Updates, Settings and Log of a live workbook: read once per sheet; each write() is one
-    block over F..K plus one call per new Log row; Log State/Message changes wait for commit()
+    block over F..L plus one call per new Log row; Log State/Message changes wait for commit()
     and go as one block (so a press updates the Log with a fixed number of calls)."""
 
     records = True
@@ -353,7 +353,7 @@ class ExcelSheets:
         tools = {}
         if updates.table.header_row is not None:
             for r in updates.data_rows:
-                tools[r] = model.ToolCells.of(updates.cells[r - 1][ISSUES_COL - 1 : SENT_COL])
+                tools[r] = model.ToolCells.of(updates.cells[r - 1][ISSUES_COL - 1 : LAST_TOOL_COL])
         return Snapshot(
             table=updates.table,
             settings=settings,

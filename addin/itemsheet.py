@@ -4,7 +4,9 @@ The Plan Items sheet is the tool's: each refresh replaces its values whole (an E
 named PLAN_ITEMS_TABLE over ITEM_HEADERS and the items' other fields, resized to the items).
 The Updates sheet's inputs are never changed; `add_rows` only appends rows below the last
 update, each with an External ID of an item that has no row yet and its other cells blank.
-One atomic save (addin/xlsxfile.py keeps the VBA project and the ribbon).
+Each row's item name goes into the Item tool column through the write-back's own path
+(submission.item_names -> ToolCells -> workbook.apply_changes). One atomic save
+(addin/xlsxfile.py keeps the VBA project and the ribbon).
 """
 
 from __future__ import annotations
@@ -21,8 +23,16 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from . import model
 from .cells import sheet_index
-from .planitems import PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE, PlanItem, new_update_ids, sheet_rows
-from .workbook import FileSheets, check_writable
+from .planitems import (
+    PLAN_ITEMS_SHEET,
+    PLAN_ITEMS_TABLE,
+    PlanItem,
+    known_items,
+    new_update_ids,
+    sheet_rows,
+)
+from .submission import item_changes
+from .workbook import FileSheets, apply_changes, check_writable
 from .xlsxfile import load_for_edit, openpyxl_quiet, read_bytes, save_atomically
 
 HEADER_FONT = Font(name="Calibri", family=2, size=11, scheme="minor", bold=True)
@@ -63,7 +73,8 @@ def fill_workbook(
     original = read_bytes(path)
     with openpyxl_quiet():
         wb = load_for_edit(path, original)
-        write_sheet(wb, sheet_rows(items))
+        rows = sheet_rows(items)
+        write_sheet(wb, rows)
         added: list[tuple[int, str]] = []
         if wanted:
             header_row = view.table.header_row
@@ -75,6 +86,11 @@ def fill_workbook(
                 cell.value, cell.number_format = external_id, "@"
                 added.append((row, external_id))
             _grow_updates_table(ws, header_row, last + len(wanted))
+        if view.table.header_row is not None:
+            view.items = known_items(rows) or {}
+            changes = item_changes(view, dict(added))
+            if changes:
+                apply_changes(path, wb, view.table, changes)
         save_atomically(wb, path, original)
     return Filled(len(items), tuple(added))
 

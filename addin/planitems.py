@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -357,6 +357,12 @@ def fetch_items(client: ItemSource, plan_ids: Sequence[str], *, take: int) -> Fe
     for plan_id in ids:
         items.extend(client.get_plan_items(plan_id, take=take))
     return Fetched(ids, tuple(items), missing_ids_note(items, ids))
+
+
+def finder(items: Mapping[str, KnownItem]) -> Callable[[str], KnownItem | None]:
+    """External ID -> its KnownItem: the exact ID first, else the same ID in another case."""
+    folded = {key.casefold(): item for key, item in items.items()}
+    return lambda external_id: items.get(external_id) or folded.get(external_id.casefold())
 
 
 def new_update_ids(items: Sequence[PlanItem], present: Iterable[Any]) -> list[str]:

@@ -446,9 +446,10 @@ def get_plan_items(
 ) -> None:
     """Fill the Plan Items sheet with the items of the Settings sheet's plans; offer an Updates
     row for each item without one. The Updates sheet's inputs are never changed."""
+    from . import submission
     from .api import DEFAULT_TAKE
-    from .excelbook import append_external_ids, read_updates, write_plan_items
-    from .planitems import fetch_items, new_update_ids, sheet_rows
+    from .excelbook import append_external_ids, write_plan_items
+    from .planitems import fetch_items, known_items, new_update_ids, sheet_rows
 
     title = dialogs.window_title("Get Plan Items")
     settings = read_settings(book)
@@ -466,14 +467,22 @@ def get_plan_items(
         fetched = fetch_items(client, settings.plan_ids, take=DEFAULT_TAKE)
     finally:
         client.close()
-    write_plan_items(book, sheet_rows(fetched.items))
+    rows = sheet_rows(fetched.items)
+    write_plan_items(book, rows)
     plans = ", ".join(fetched.plan_ids)
     text = f"The Plan Items sheet now lists {_plural(len(fetched.items), 'item')} of plan {plans}."
+    note = f"\n\n{fetched.note}" if fetched.note else ""
+    if find_sheet(book, model.UPDATES_SHEET) is None:
+        dialogs.alert(book, text + note, title)
+        return
+    port = ExcelSheets(book)
+    view = port.read(with_log=False, with_settings=False)
+    view.items = known_items(rows) or {}
+    updates = port.updates
     wanted: list[str] = []
-    has_updates = find_sheet(book, model.UPDATES_SHEET) is not None
-    updates = read_updates(book) if has_updates else None
     if updates is not None and updates.table.header_row is not None:
         wanted = new_update_ids(fetched.items, (row.values[0] for row in updates.table.rows))
+    added: dict[int, str] = {}
     if wanted:
         question = (
             f"{text}\n\n{_plural(len(wanted), 'item')} of the plan have no row on the Updates "
@@ -482,10 +491,10 @@ def get_plan_items(
         )
         if updates is not None and confirm(book, question, title):
             first = append_external_ids(updates, wanted)
+            added = {first + n: external_id for n, external_id in enumerate(wanted)}
             text += f" Added {_plural(len(wanted), 'Updates row')} from row {first}."
-    if fetched.note:
-        text += f"\n\n{fetched.note}"
-    dialogs.alert(book, text, title)
+    submission.show_items(port, view, added)  # the Item column: one block
+    dialogs.alert(book, text + note, title)
 
 
 @_button("Set API Key")

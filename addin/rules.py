@@ -37,7 +37,7 @@ from .model import (
     Uncalculated,
     Update,
 )
-from .planitems import KnownItem
+from .planitems import KnownItem, finder
 
 EXPECTED_HEADER = " | ".join(COLUMNS)
 _COLUMN_ORDER = {name: i for i, name in enumerate(COLUMNS)}
@@ -414,13 +414,13 @@ class _Plan:
     """The Plan Items sheet's IDs, and the nearest one to an unknown ID (remembered)."""
 
     def __init__(self, items: Mapping[str, KnownItem]) -> None:
-        self.items = dict(items)
+        self.find = finder(items)
         self.folded = {key.casefold(): item for key, item in items.items()}
         self.keys = list(self.folded)
         self.hints: dict[str, str] = {}
 
     def check(self, cell: _Cells, external_id: str, metric_blank: bool) -> None:
-        item = self.items.get(external_id) or self.folded.get(external_id.casefold())
+        item = self.find(external_id)
         if item is None:
             cell.error(
                 EXTERNAL_ID,

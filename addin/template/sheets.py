@@ -289,6 +289,9 @@ def _updates(ws: Worksheet) -> None:
         ws.column_dimensions[letter].width = 8
         ws.column_dimensions[letter].hidden = True
     ws.column_dimensions[marks.SENT_COLUMN].number_format = "@"
+    # Item: the name of the row's item on the Plan Items sheet, written by the tool.
+    ws.column_dimensions[marks.ITEM_COLUMN].width = 40
+    ws.column_dimensions[marks.ITEM_COLUMN].number_format = "@"
     for rule in mark_rules():
         ws.conditional_formatting.add(marks.rule_range(1), rule)
 
