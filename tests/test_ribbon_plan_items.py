@@ -12,7 +12,7 @@ import xlbook
 from faultserver import FaultServer, Reply
 from xlbook import UPDATES_HEADER, actions, alerts, make_book, sheet_after
 
-from addin import ribbon
+from addin import marks, ribbon
 from addin.planitems import ITEM_HEADERS, PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE
 from addin.sandbox import DEMO_ITEMS, DEMO_PLAN_ID, RESTRICTED_PLAN_ID, start_sandbox
 
@@ -80,7 +80,8 @@ def test_get_plan_items_fills_a_new_sheet_and_adds_the_missing_rows(keyed):
     assert [r[:5] for r in after[:3]] == [r[:5] for r in _shown(updates(2))]
     assert [r[:5] for r in after[3:]] == [[i, None, None, None, None] for i in DEMO_IDS[2:]]
     # Settings and Updates read once each; a new sheet: add, Text format, values, table; the
-    # new rows: Text format, values; the alert. Whatever the number of items or rows.
+    # new rows: Text format, IDs; the tool columns F..L (the items' names); the alert. Whatever
+    # the number of items or rows.
     assert reads == 2
     assert funcs == [
         "addSheet",
@@ -89,8 +90,11 @@ def test_get_plan_items_fills_a_new_sheet_and_adds_the_missing_rows(keyed):
         "addTable",
         "setNumberFormat",
         "setValues",
+        "setValues",
         "alert",
     ]
+    names = [r[marks.ITEM_COL - 1] for r in after[1:]]
+    assert names == [d.name for d in DEMO_ITEMS]
     table = next(a for a in actions(book) if a["func"] == "addTable")
     assert table["args"][-1] == PLAN_ITEMS_TABLE and table["args"][1] is True
     assert keyed.jobs() == []  # nothing sent
@@ -101,10 +105,12 @@ def _shown(rows: list[list[Any]]) -> list[list[Any]]:
     return [[xlbook.iso(v) if isinstance(v, dt.date) else v for v in r] for r in rows]
 
 
-def test_declining_the_rows_leaves_the_updates_sheet_unwritten(keyed):
+def test_declining_the_rows_leaves_the_inputs_unwritten(keyed):
     book = make_book(updates(1), settings=settings(keyed.url))
     ribbon.get_plan_items(book, confirm=answer(False, []))
-    assert xlbook.written_ranges(book, "Updates") == []
+    # Only the tool columns F..L (header and row 2: the item's name), as one block.
+    assert xlbook.written_ranges(book, "Updates") == [(1, marks.ISSUES_COL, 2, 7)]
+    assert sheet_after(book, "Updates")[1][marks.ITEM_COL - 1] == DEMO_ITEMS[0].name
     assert "Added" not in alerts(book)[-1]
 
 
@@ -122,7 +128,7 @@ def test_a_refresh_clears_the_old_items_and_fits_the_table(keyed):
     prompts: list[str] = []
     ribbon.get_plan_items(book, confirm=answer(True, prompts))
     funcs = [a["func"] for a in actions(book)[before:]]
-    assert funcs == ["sheetClearContents", "setValues", "resizeTable", "alert"]
+    assert funcs == ["sheetClearContents", "setValues", "resizeTable", "setValues", "alert"]
     assert prompts == []  # every item has its row: nothing to ask
     resize = next(a for a in actions(book) if a["func"] == "resizeTable")
     assert resize["args"][1].replace("$", "").endswith(f"A1:I{len(DEMO_IDS) + 1}")
@@ -136,7 +142,7 @@ def test_calls_do_not_grow_with_the_rows(keyed, rows):
         settings=settings(keyed.url),
     )
     reads, funcs = calls(book, lambda b: ribbon.get_plan_items(b, confirm=answer(True, [])))
-    assert reads == 2 and len(funcs) == 7
+    assert reads == 2 and len(funcs) == 8
 
 
 def test_without_a_plan_id_nothing_is_asked_and_the_alert_says_where_to_put_it(keyed):

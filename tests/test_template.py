@@ -558,9 +558,11 @@ def test_sheet_order_active_sheet_and_hidden_conf(book: openpyxl.Workbook) -> No
 def test_updates_sheet_layout(book: openpyxl.Workbook) -> None:
     ws = book[model.UPDATES_SHEET]
     header = tuple(c.value for c in ws[1])
-    assert header == (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER, "Sent")
+    assert header == (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER, "Sent", "Item")
     table = ws.tables[UPDATES_TABLE]
-    assert table.ref == f"A1:K{ws.max_row}"
+    assert table.ref == f"A1:L{ws.max_row}"
+    assert not ws.column_dimensions[marks.ITEM_COLUMN].hidden  # the item's name is for people
+    assert ws.column_dimensions[marks.ITEM_COLUMN].number_format == "@"
     assert [c.name for c in table.tableColumns] == list(header)
     assert table.tableStyleInfo is not None and table.tableStyleInfo.name
     assert ws.freeze_panes == "A2"
@@ -584,7 +586,7 @@ def test_updates_example_rows_are_valid_kinds_of_values(book: openpyxl.Workbook)
         assert metric is None or isinstance(metric, int | float)
         assert as_of is not None and as_of.year == 2026
         assert "replace or delete" in comment
-        assert row[5:] == (None,) * 6  # no results, no marks, nothing sent
+        assert row[5:] == (None,) * len(marks.TOOL_HEADERS)  # no results, marks, sends, items
 
 
 @pytest.mark.parametrize(
@@ -602,7 +604,7 @@ def test_marks_and_sent_columns_are_hidden_inside_the_table(
     hidden = [letter for letter, dim in ws.column_dimensions.items() if dim.hidden]
     assert hidden == [marks.MARKS_COLUMN, marks.SENT_COLUMN]
     table = ws.tables[UPDATES_TABLE]
-    assert table.ref.split(":")[1].startswith(marks.SENT_COLUMN)
+    assert table.ref.split(":")[1].startswith(marks.LAST_TOOL_COLUMN)
     assert table.tableColumns[index].name == header
 
 
