@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from faultserver import FaultServer, Received, Reply
 
-from addin import model, package
+from addin import marks, model, package
 from addin.api import ProgressUpdatesClient
 from addin.cli import main
 from addin.errors import ApiError, AuthError, NetworkError
@@ -259,6 +259,11 @@ def test_items_fills_the_workbook_with_every_page_and_leaves_the_updates_alone(
     assert [r[0] for r in rows[1:]] == DEMO_IDS  # "00731" stays text
     assert ws.tables[PLAN_ITEMS_TABLE].ref == f"A1:{chr(64 + len(rows[0]))}{len(rows)}"
     assert inputs(book) == before
+    # Each row's item name, in the Item tool column (OPS-0170 is not in the plan).
+    updates = wb[model.UPDATES_SHEET]
+    assert updates.cell(1, marks.ITEM_COL).value == marks.ITEM_HEADER
+    names = [updates.cell(r, marks.ITEM_COL).value for r in (2, 3, 4)]
+    assert names == ["Automate release checks", None, "Train all managers on feedback"]
     assert main(["workbook", "check", str(book)]) == 0  # ribbon, VBA and layout survived
 
 
@@ -303,9 +308,17 @@ def test_submit_still_sends_only_the_pending_rows(sandbox, tmp_path, monkeypatch
     _save(wb, book)
     assert main(["submit", str(book), "--wait", "--timeout", "20"]) == 0
     assert len(sandbox.jobs()) == 1
+    # Validate (inside Submit) named the corrected row's item; Sent holds what each row sent.
+    ws = _load(book)[model.UPDATES_SHEET]
+    assert ws.cell(3, marks.ITEM_COL).value == "Consolidate office leases"
+    assert all(str(ws.cell(r, marks.SENT_COL).value).startswith("s1:") for r in (2, 3, 4))
     assert {u["external_id"] for u in sandbox.latest_updates()} == {"ENG-0042", "OPS-0107", "00731"}
-    # Refreshing the items changes nothing that decides what goes: nothing is pending.
-    assert main(["items", DEMO_PLAN_ID, str(book)]) == 0
+    # Refreshing the items, even renamed ones, changes nothing that decides what goes.
+    renamed = [{"externalId": i, "name": f"Renamed {i}", "currentValue": 1} for i in DEMO_IDS]
+    with FaultServer() as server:
+        server.script(Reply(200, json.dumps(renamed)))
+        assert main(["items", "plan-x", str(book), "--base-url", server.url]) == 0
+    assert _load(book)[model.UPDATES_SHEET].cell(2, marks.ITEM_COL).value == "Renamed ENG-0042"
     capsys.readouterr()
     assert main(["submit", str(book)]) == 0
     assert "Nothing to send" in capsys.readouterr().out
