@@ -239,6 +239,8 @@ def read_me_lines(conf: Sequence[tuple[str, str]] = XLWINGS_CONF) -> tuple[str, 
         "After installing a newer version of the tool, close this workbook and run "
         "'achieveit-updates workbook upgrade' on it: it renews the buttons and their macros "
         "and keeps every update, result, setting and Log line (and a .bak copy).",
+        "Column L (Item) shows the name of each row's item on the Plan Items sheet; it is "
+        "filled by Get Plan Items and Validate. "
         "The hidden columns J (Marks) and K (Sent) of the Updates table are the tool's own: "
         "Marks tells Excel which cells to colour red or amber, Sent remembers what each row "
         "last sent, so Submit sends only new and changed rows. Leave them hidden and do not "
