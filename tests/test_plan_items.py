@@ -84,6 +84,11 @@ def test_the_export_address_serves_the_same_items(sandbox):
     too_many = requests.get(f"{sandbox.url}/plans/{DEMO_PLAN_ID}/items?take=1501", headers=headers)
     assert too_many.status_code == 400
     assert requests.get(f"{sandbox.url}/plans/{DEMO_PLAN_ID}/items").status_code == 401
+    for query in ("sortKey=colour", "sortDirection=up", "skip=-1", "take=0"):
+        bad = requests.get(f"{sandbox.url}/plans/{DEMO_PLAN_ID}/items?{query}", headers=headers)
+        assert bad.status_code == 400, query
+    page = requests.get(f"{sandbox.url}/").text
+    assert f"/plans/{DEMO_PLAN_ID}/items" in page and "does not publish the real shape" in page
 
 
 # --- the client against odd servers ---------------------------------------------------------

@@ -207,3 +207,23 @@ def test_validate_checks_ids_against_the_plan_items_sheet_in_one_more_read():
     without = make_book(rows[0])
     reads, _ = calls(without, lambda b: ribbon.validate(b, now=now))
     assert reads == 2 and alerts(without) == ["The 1 row is ready to send."]
+
+
+@pytest.mark.parametrize("rows", [10, 2_000])
+def test_submit_with_a_plan_items_sheet_reads_it_once_and_names_the_items(keyed, rows):
+    ids = [DEMO_IDS[n % len(DEMO_IDS)] for n in range(rows)]
+    dates = [AS_OF - dt.timedelta(days=n // len(DEMO_IDS)) for n in range(rows)]
+    book = make_book(
+        [UPDATES_HEADER, *([i, "On Track", 1, d, ""] for i, d in zip(ids, dates, strict=True))],
+        settings=xlbook.settings_rows(
+            **{"Base URL override": keyed.url, "Submit waits (seconds)": 5}
+        ),
+        more={PLAN_ITEMS_SHEET: plan_sheet()},
+    )
+    reads, funcs = calls(book, lambda b: ribbon.submit(b, confirm=lambda *a: True, now=now))
+    assert f"Sent {rows} updates" in alerts(book)[-1] and "processed them" in alerts(book)[-1]
+    assert reads == 4  # Updates, Settings, Plan Items, Log
+    assert len(funcs) <= 8
+    after = sheet_after(book, "Updates")
+    names = {d.external_id: d.name for d in DEMO_ITEMS}
+    assert [r[marks.ITEM_COL - 1] for r in after[1:]] == [names[i] for i in ids]
