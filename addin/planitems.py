@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .cells import is_blank, normal_label
-from .errors import ApiError
+from .errors import ApiError, ConfigError
+from .responses import trim
 
 PLAN_ITEMS_SHEET = "Plan Items"
 PLAN_ITEMS_TABLE = "PlanItemsTable"
@@ -99,9 +100,6 @@ class KnownItem:
 
 def check_plan_id(plan_id: str) -> str:
     """The Plan ID trimmed; ConfigError, with where to copy it from, when it can't be one."""
-    from .errors import ConfigError
-    from .responses import trim
-
     text = (plan_id or "").strip()
     if not _PLAN_ID.fullmatch(text):
         raise ConfigError(
@@ -345,8 +343,6 @@ class Fetched:
 
 def fetch_items(client: ItemSource, plan_ids: Sequence[str], *, take: int) -> Fetched:
     """The items of each plan (client.get_plan_items), one plan after the other."""
-    from .errors import ConfigError
-
     ids = tuple(dict.fromkeys(check_plan_id(p) for p in plan_ids))
     if not ids:
         raise ConfigError(

@@ -6,7 +6,9 @@ says what a workbook lacks, `migrate_layout` puts it there: each header of marks
 in its column right of E (styled, sized, formatted and hidden as in the installed template),
 the Excel table around the updates widened over every tool column (a table's columns must match
 its range, or Excel calls the file corrupt), and the two colour rules. Nothing else is written:
-no input cell, no result, no other sheet.
+no input cell, no result. Since template 3 the upgrade also adds the Plan Items sheet (an empty
+table, filled by Get Plan Items) and each setting the Settings sheet lacks (a row below its
+last one, with the template's default and explanation); nothing of the user's moves.
 
 A column of the user's where a tool column must go is never moved or overwritten: the
 migration is refused, saying which cell to move.
@@ -127,7 +129,8 @@ def _settings_rows(wb: Any, *, apply: bool) -> list[str]:
     missing = [r for r in settings_rows(model.Settings()) if r[0].casefold() not in labels]
     if not missing:
         return []
-    last = max((r for (r, c), cell in ws._cells.items() if c <= 3 and not is_blank(cell.value)))
+    filled = (r for (r, c), cell in ws._cells.items() if c <= 3 and not is_blank(cell.value))
+    last = max(filled, default=0)
     free = last + 1
     while any(not is_blank(_value(ws, free, c)) for c in (1, 2, 3)):
         free += 1
