@@ -429,6 +429,13 @@ class _Plan:
                 f"{self._hint(external_id)}",
             )
             return
+        if item.external_id != external_id:
+            cell.warn(
+                EXTERNAL_ID,
+                "id-case",
+                f"The plan writes this External ID '{item.external_id}': type it as the plan "
+                "has it (whether AchieveIt tells IDs apart by case is not documented).",
+            )
         if item.has_metric and metric_blank:
             name = f" ('{item.name}')" if item.name else ""
             cell.warn(

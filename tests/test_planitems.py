@@ -233,7 +233,7 @@ def flat(values: list[Any], items: dict[str, KnownItem] | None = PLAN) -> list[t
     ("values", "expected"),
     [
         (["OPS-0107", "On Track", None, TODAY, ""], []),
-        (["ops-0107", "On Track", None, TODAY, ""], []),  # any case, as AchieveIt matches
+        (["ops-0107", "On Track", None, TODAY, ""], [(2, "External ID", "warning", "id-case")]),
         (["ENG-0042", "On Track", 0.5, TODAY, ""], []),
         (
             ["ENG-0042", "On Track", None, TODAY, ""],
