@@ -10,11 +10,11 @@ resident memory (VmHWM of /proc/self/status, read by the child at its end; ru_ma
 there is no /proc) is the operation's own. Times are wall-clock (time.perf_counter) inside
 the child around the operation only: interpreter start and imports are excluded, both for
 the tool and for the baselines. Baselines:
-- openpyxl read-only iteration of the Updates sheet (values of every cell, A..K);
+- openpyxl read-only iteration of the Updates sheet (every cell's value);
 - csv.writer of the same rows (read beforehand, untimed) into a file;
 - openpyxl full load + save of the same file (what a write-back cost before streaming).
-The workbook looks like the template's Updates sheet: headers A..K, an Excel table over A..K,
-one row in 20 repeating the previous row's update (a warning, so annotate has work to do).
+The workbook looks like the template's Updates sheet: headers A..L (marks.TOOL_HEADERS) in an
+Excel table, one row in 20 repeating the previous row's update (a warning: annotate has work).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
-CACHE_VERSION = 4  # bump when the built workbook changes
+CACHE_VERSION = 5  # bump when the built workbook changes
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 WARNING_EVERY = 20  # every 20th row repeats the row before it: a duplicate-update warning
 
@@ -57,7 +57,7 @@ def workbook_path(rows: int) -> Path:
 
 
 def build_workbook(rows: int, target: Path) -> None:
-    """An .xlsx laid out like the template: Updates A..K in a table, J and K hidden, the two
+    """An .xlsx laid out like the template: Updates A..L in a table, J and K hidden, the two
     colour rules, Settings, Log. Made with XlsxWriter, which writes shared strings as Excel
     does (openpyxl writes inline strings, which read differently)."""
     import datetime as dt

@@ -27,6 +27,7 @@ from workbook_factory import rewrite_part, set_formula_results
 from addin import marks, model, package, workbook, workbookfile
 from addin.cli import main
 from addin.errors import ConfigError
+from addin.planitems import ITEM_HEADERS, PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE
 from addin.sandbox import start_sandbox
 from addin.template.build import RIBBON_XML, UI_REL, vba_modules
 from addin.template.compare import vba_sources
@@ -37,6 +38,7 @@ from addin.workbookfile import interpreter_conf, settings_from_flags
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PREVIOUS = FIXTURES / "template-43f5f3c.xlsm"  # the last release before versions
+TEMPLATE_2 = FIXTURES / "template-59b2bcf.xlsm"  # F..K, no Plan Items sheet, no Plan ID
 FIRST = FIXTURES / "template-e475ddd.xlsm"  # tool columns F..I only, no colour rules
 LAST_TOOL_COL = marks.ISSUES_COL + len(marks.TOOL_HEADERS) - 1
 USER_COL = LAST_TOOL_COL + 3  # a column of the user's, well right of the tool's
@@ -147,14 +149,18 @@ def cell_facts(path: Path) -> dict[tuple[str, str], tuple[Any, ...]]:
 
 
 def added_headers(before: dict[tuple[str, str], tuple[Any, ...]]) -> set[tuple[str, str]]:
-    """The tool columns' header cells a workbook lacked (cell_facts keys): the upgrade adds them."""
+    """The cells a workbook lacked that the upgrade adds (cell_facts keys): the tool columns'
+    headers, the Plan Items sheet's header row and empty table row (template 3), and the
+    settings rows the Settings sheet lacked (A..C)."""
     cells = {(model.UPDATES_SHEET, f"{get_column_letter(c)}1")
              for c in range(marks.ISSUES_COL, LAST_TOOL_COL + 1)}  # fmt: skip
+    cells |= {(PLAN_ITEMS_SHEET, f"{letter}{row}") for letter in "ABCDEF" for row in (1, 2)}
+    cells |= {(model.SETTINGS_SHEET, f"{letter}{row}") for letter in "ABC" for row in range(1, 30)}
     return cells - before.keys()
 
 
-def upgrade(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = main(["workbook", "upgrade", str(path)])
+def upgrade(path: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str]:
+    code = main(["workbook", "upgrade", *flags, str(path)])
     out = capsys.readouterr()
     return code, out.out + out.err
 
@@ -359,6 +365,28 @@ def test_upgrade_brings_back_the_buttons_an_older_copy_lacks(tmp_path, capsys):
     assert [c.name for c in check_workbook(book) if not c.ok] == [INTERPRETER]
 
 
+def test_upgrade_of_template_2_adds_the_plan_items_sheet_and_the_plan_id_setting(tmp_path, capsys):
+    book = team_copy(tmp_path, TEMPLATE_2)
+    before = cell_facts(book)
+    assert PLAN_ITEMS_SHEET not in openpyxl.load_workbook(book).sheetnames
+    code, out = upgrade(book, capsys)
+    assert code == 0, out
+    assert "added the Plan Items sheet" in out and "added the setting 'Plan ID'" in out
+    wb = openpyxl.load_workbook(book)
+    ws = wb[PLAN_ITEMS_SHEET]
+    assert [c.value for c in ws[1]] == list(ITEM_HEADERS)
+    assert ws.tables[PLAN_ITEMS_TABLE].ref == f"A1:{get_column_letter(len(ITEM_HEADERS))}2"
+    settings = {r[0]: r[1] for r in wb[model.SETTINGS_SHEET].iter_rows(values_only=True)}
+    assert "Plan ID" in settings and settings["Submit waits (seconds)"] == 45  # theirs kept
+    after = cell_facts(book)
+    added = added_headers(before)
+    assert {k: v for k, v in after.items() if k not in added} == before
+    assert b'hidden="1">%d<' % TEMPLATE_VERSION in parts(book)["xl/workbook.xml"]
+    assert [c.name for c in check_workbook(book) if not c.ok] == [INTERPRETER]
+    # A second upgrade finds nothing to do.
+    assert upgrade(book, capsys)[1].count("already up to date") == 1
+
+
 def test_the_backup_is_the_file_as_it_was(tmp_path, capsys):
     book = team_copy(tmp_path, PREVIOUS)
     original = book.read_bytes()
@@ -489,3 +517,72 @@ def test_upgrade_adds_a_missing_ribbon(tmp_path, capsys):
     after = parts(book)
     assert after["_rels/.rels"].decode().count(UI_REL) == 1
     assert [c.name for c in check_workbook(book) if not c.ok] == [INTERPRETER]
+
+
+# --- upgrade --wire: a copy made on another computer ----------------------------------------
+
+
+def conf_sheet(path: Path) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(path)
+    ws = wb["xlwings.conf"]
+    return {"state": ws.sheet_state, **{r[0]: r[1] for r in ws.iter_rows(values_only=True)}}
+
+
+def test_upgrade_wire_points_this_platforms_interpreter_here_and_keeps_the_rest(tmp_path, capsys):
+    book = team_copy(tmp_path, PREVIOUS)
+    before_conf, before_cells = conf_sheet(book), cell_facts(book)
+    key = "INTERPRETER_WIN" if sys.platform == "win32" else "INTERPRETER_MAC"
+    other = "INTERPRETER_MAC" if key == "INTERPRETER_WIN" else "INTERPRETER_WIN"
+
+    code, out = upgrade(book, capsys, "--wire")
+
+    assert code == 0, out
+    here = dict(interpreter_conf())[key]
+    assert f"set {key} on the xlwings.conf sheet to {here}" in out
+    after_conf = conf_sheet(book)
+    assert after_conf == {**before_conf, key: here}
+    assert after_conf[other] == before_conf[other]  # the team's other platform keeps its path
+    assert after_conf["state"] == "hidden"
+    conf_cells = {k for k in before_cells if k[0] == "xlwings.conf"}
+    changed = {k for k, v in cell_facts(book).items() if before_cells.get(k) != v}
+    assert changed - added_headers(before_cells) <= {("xlwings.conf", f"B{r}") for r in (1, 2)}
+    assert changed & conf_cells  # the interpreter cell did change
+    assert [c.name for c in check_workbook(book) if not c.ok] == []
+
+    code, out = upgrade(book, capsys, "--wire")
+    assert code == 0 and "already up to date" in out
+
+
+def test_upgrade_wire_of_an_up_to_date_copy_changes_only_its_interpreter(tmp_path, capsys):
+    book = tmp_path / "Team.xlsm"
+    assert main(["workbook", "new", str(book)]) == 0
+    key = "INTERPRETER_WIN" if sys.platform == "win32" else "INTERPRETER_MAC"
+    edit_book(book, lambda wb: wb["xlwings.conf"].__setitem__(
+        f"B{1 if key == 'INTERPRETER_WIN' else 2}", "/elsewhere/python3"))  # fmt: skip
+    capsys.readouterr()
+    assert [c.name for c in check_workbook(book) if not c.ok] == [INTERPRETER]
+    fix = next(c.fix for c in check_workbook(book) if c.name == INTERPRETER)
+    assert f'workbook upgrade --wire "{book}"' in fix
+
+    code, out = upgrade(book, capsys, "--wire")
+
+    assert code == 0, out
+    assert out.count("\n  - ") == 1, out  # the one change, nothing else
+    assert [c.name for c in check_workbook(book) if not c.ok] == []
+
+
+def test_upgrade_wire_adds_a_missing_xlwings_conf_sheet(tmp_path, capsys):
+    book = tmp_path / "Team.xlsm"
+    assert main(["workbook", "new", str(book)]) == 0
+    edit_book(book, lambda wb: wb.remove(wb["xlwings.conf"]))
+    capsys.readouterr()
+
+    code, out = upgrade(book, capsys, "--wire")
+
+    assert code == 0, out
+    assert "added the hidden xlwings.conf sheet" in out
+    conf = conf_sheet(book)
+    assert conf["state"] == "hidden" and conf["ADD_WORKBOOK_TO_PYTHONPATH"] == "true"
+    assert [c.name for c in check_workbook(book) if not c.ok] == []

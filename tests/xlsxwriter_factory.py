@@ -1,5 +1,5 @@
 """Workbooks made with XlsxWriter, whose files match Excel's own output (shared strings, the
-parts' layout), laid out as the template lays out Updates: headers A..K in an Excel table,
+parts' layout), laid out as the template lays out Updates: headers A..L in an Excel table,
 J and K hidden, the two colour rules. `extras=True` adds another sheet with a chart, an image,
 a comment and a form control (button): parts openpyxl drops or rewrites."""
 
