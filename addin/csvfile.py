@@ -215,6 +215,48 @@ def _looks_like_a_header(record: list[str]) -> bool:
     return any(normal_label(c) in names for c in record)
 
 
+def _strict_records(text: str, source: str) -> list[list[str]]:
+    """The records of `text`, parsed strictly (RFC 4180): a quote left open or text after a
+    closing quote stops the reading with the line it is on, never a guess. A lenient reader
+    would swallow every later record into one comment, or drop the quotes of '"quoted" tail'."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
+    start = 1  # the line the next record starts on
+    try:
+        for record in reader:
+            records.append(record)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise _csv_syntax_error(text, source, start, reader.line_num, str(exc)) from None
+    return records
+
+
+def _csv_syntax_error(text: str, source: str, start: int, at: int, why: str) -> WorkbookError:
+    lines = io.StringIO(text, newline="").readlines()  # the line ends csv counts by
+    if "unexpected end of data" in why:  # the quote opened on line `start` never closes
+        shown = _line_shown(lines, start)
+        return WorkbookError(
+            f'{source}, line {start}: a value starts with a double quote (") that is never '
+            f"closed ({shown}), so every line after it would be read as part of that one value "
+            "and nothing would be sent for them. Add the closing quote at the end of the value "
+            "(or remove the opening one), save, and try again."
+        )
+    if "expected after" in why:
+        shown = _line_shown(lines, at)
+        return WorkbookError(
+            f"{source}, line {at}: a value in double quotes is followed by more text before the "
+            f"next comma ({shown}); its quotes would be lost. Quote the whole value and double "
+            'each quote inside it ("""quoted"" tail"), or save the file from Excel as '
+            "'CSV UTF-8 (Comma delimited)', which writes it that way."
+        )
+    return WorkbookError(f"{source}, line {at}: not readable as CSV ({why}). {_SAVE_AS_CSV}")
+
+
+def _line_shown(lines: Sequence[str], number: int, limit: int = 60) -> str:
+    line = lines[number - 1].rstrip("\r\n") if 0 < number <= len(lines) else ""
+    return repr(line if len(line) <= limit else line[: limit - 1] + "…")
+
+
 def read_csv_table(data: bytes, source: str) -> Table:
     """Read a user's .csv input file (the five columns, optional header) into a Table.
 
@@ -228,12 +270,7 @@ def read_csv_table(data: bytes, source: str) -> Table:
     """
     text = _decode(data, source).lstrip("\ufeff")
     _check_delimiter(text, source)
-    try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise WorkbookError(
-            f"{source} is not a readable CSV file ({exc}). {_SAVE_AS_CSV}"
-        ) from None
+    records = _strict_records(text, source)
 
     header_index = find_header(records)
     if header_index is None and records and _looks_like_a_header(records[0]):

@@ -456,3 +456,54 @@ def test_same_bytes_as_python_csv_writer_quote_minimal(external_id, comment):
         write_csv([upd(external_id=external_id, comment=comment)], Settings(include_header=False))
         == expected
     )
+
+
+# --- strict reading: nothing swallowed, nothing unquoted silently ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        # An unclosed quote would swallow every later record into one comment.
+        (
+            b'A1,On Track,,11/03/2026,"He said hi\r\nA2,On Track,,11/03/2026,x\r\n',
+            ["line 2", "never closed", "He said hi", "closing quote"],
+        ),
+        (b'A1,On Track,,11/03/2026,"He said hi', ["line 2", "never closed"]),
+        (
+            b'A1,On Track,,11/03/2026,ok\r\nA2,On Track,,11/03/2026,"two\r\nlines\r\nA3,x\r\n',
+            ["line 3", "never closed", "two"],
+        ),
+        # Text after a closing quote: a lenient reader drops the quotes silently.
+        (
+            b'A1,On Track,,11/03/2026,"quoted" tail\r\n',
+            ["line 2", "followed by more text", '"quoted" tail', '"""quoted"" tail"'],
+        ),
+        (
+            b'A1,On Track,,11/03/2026,"a\r\nb" c\r\n',
+            ["line 3", "followed by more text"],
+        ),
+        (b'"A1"x,On Track,,11/03/2026,\r\n', ["line 2", "followed by more text"]),
+    ],
+)
+def test_broken_quoting_is_refused_with_the_line(body, words):
+    with pytest.raises(WorkbookError) as info:
+        read_csv_table(HEADER + body, "updates.csv")
+    message = str(info.value)
+    assert message.startswith("updates.csv, line ")
+    for word in words:
+        assert word in message
+
+
+@pytest.mark.parametrize(
+    ("body", "comment"),
+    [
+        (b'A1,On Track,,11/03/2026,"He said ""hi"""\r\n', 'He said "hi"'),
+        (b'A1,On Track,,11/03/2026,"a, b"\r\n', "a, b"),
+        (b'A1,On Track,,11/03/2026,5" screen\r\n', '5" screen'),  # a bare inner quote: kept
+        (b'A1,On Track,,11/03/2026,""\r\n', None),
+    ],
+)
+def test_well_formed_quoting_reads_exactly(body, comment):
+    (row,) = read_csv_table(HEADER + body, "u.csv").rows
+    assert row.values[4] == comment
