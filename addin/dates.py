@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from .lookalikes import explain, plain
 from .model import EXCEL_ERRORS
 
 BAD_DATE = "bad-date"
@@ -93,7 +94,15 @@ def parse_as_of(value: Any) -> dt.date:
         raise DateProblem(BAD_DATE, f"The date is missing. {USE}")
     if not isinstance(value, str):
         raise DateProblem(BAD_DATE, f"'{value}' is not a date. {USE}")
-    return _parse_text(value.strip())
+    # A look-alike means what it looks like (U+2011 NON-BREAKING HYPHEN is '-', U+00A0 is a
+    # space, U+2212 MINUS SIGN in an offset is ISO 8601's own); only the date is sent.
+    try:
+        return _parse_text(plain(value).strip())
+    except DateProblem as problem:
+        odd = explain(value)
+        if not odd:
+            raise
+        raise DateProblem(problem.code, f"{problem.message} The cell also holds {odd}.") from None
 
 
 def _number_message(value: int | float | Decimal) -> str:

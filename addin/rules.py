@@ -17,6 +17,7 @@ from typing import Any
 
 from .cells import is_blank
 from .dates import MONTHS, DateProblem, parse_as_of, plain_number
+from .lookalikes import LOOKALIKES, describe, explain, odd_characters, plain, visible, where
 from .model import (
     AS_OF_DATE,
     COLUMNS,
@@ -275,6 +276,8 @@ class _RowChecker:
                 f"already be lost. {_RE_PASTE}",
             )
             return text
+        if not _plain_id(cell, text):
+            return None
         if _ID_CHARACTER.search(text):
             text_lf = text.replace("\r", "\n")
             found = sorted({name for ch, name in _ID_CHARACTERS.items() if ch in text_lf})
@@ -296,7 +299,9 @@ class _RowChecker:
                 return canonical
         shown = _shown(raw).strip()
         hint = self._hint(shown) if isinstance(raw, str) else f"use one of: {self.allowed}."
-        cell.error(STATUS, "unknown-status", f"'{shown}' is not an AchieveIt status: {hint}")
+        cell.error(
+            STATUS, "unknown-status", f"'{shown}' is not an AchieveIt status: {hint}{_odd(shown)}"
+        )
         return None
 
     def _hint(self, text: str) -> str:
@@ -333,7 +338,8 @@ class _RowChecker:
                 "and type the metric value.",
             )
             return None
-        text = str(raw).strip()
+        # Look-alikes (U+2212 MINUS SIGN, a no-break space) read as what they look like.
+        text = plain(str(raw)).strip()
         if _PLAIN_NUMBER.fullmatch(text):
             return float(text) if "." in text else int(text)
         if match := _PERCENT.fullmatch(text):
@@ -346,13 +352,12 @@ class _RowChecker:
             )
             return value
         if _THOUSANDS.fullmatch(text):
-            plain = text.replace(",", "")
-            hint = f"Remove the thousands separators: {plain}."
+            hint = f"Remove the thousands separators: {text.replace(',', '')}."
         elif _DECIMAL_COMMA.fullmatch(text):
             hint = f"Use a dot for decimals: {text.replace(',', '.')}."
         else:
             hint = _METRIC_HINT
-        cell.error(METRIC, "bad-metric", f"'{text}' is not a number. {hint}")
+        cell.error(METRIC, "bad-metric", f"'{text}' is not a number. {hint}{_odd(str(raw))}")
         return None
 
     def _as_of(self, cell: _Cells) -> dt.date | None:
@@ -378,6 +383,7 @@ class _RowChecker:
         if cell.special(COMMENT) or is_blank(raw):
             return ""
         if isinstance(raw, str):
+            _invisible_in_comment(cell, raw)
             return raw  # kept exactly as typed: commas, quotes, line breaks, any script
         return _shown(raw)
 
@@ -439,8 +445,46 @@ class _Cells:
 
 
 def _status_key(text: str) -> str:
-    # Capitalisation does not matter to AchieveIt; stray or non-breaking spaces shouldn't either.
-    return " ".join(text.split()).casefold()
+    # Capitalisation does not matter to AchieveIt; stray, non-breaking or zero-width spaces
+    # shouldn't either: the canonical spelling is what is sent.
+    return " ".join(plain(text).split()).casefold()
+
+
+def _odd(text: str) -> str:
+    """' It contains U+200B ZERO WIDTH SPACE (invisible) after 'x'.', or '' for plain text."""
+    odd = explain(text)
+    return f" It contains {odd}." if odd else ""
+
+
+def _plain_id(cell: _Cells, text: str) -> bool:
+    """An External ID with a look-alike, invisible or control character is an error naming it:
+    AchieveIt compares IDs exactly, and the message would otherwise look right. False then."""
+    if not odd_characters(text):
+        return True
+    fix = visible(text).strip()
+    cell.error(
+        EXTERNAL_ID,
+        "id-lookalike",
+        f"External ID '{fix}' contains {explain(text)}: AchieveIt would not recognise it. "
+        f"Retype it as '{fix}', or paste it again from 'Export External IDs'.",
+    )
+    return False
+
+
+_COMMENT_INVISIBLE = "\ufeff"  # a byte-order mark pasted inside a text; not part of any script
+
+
+def _invisible_in_comment(cell: _Cells, text: str) -> None:
+    """A comment is sent as typed; a control character or a BOM in it is shown by name."""
+    odd = [ch for ch in odd_characters(text) if ch in _COMMENT_INVISIBLE or ch not in LOOKALIKES]
+    if odd:
+        shown = "; ".join(f"{describe(ch)} (invisible) {where(text, ch)}" for ch in odd)
+        cell.warn(
+            COMMENT,
+            "invisible-character",
+            f"The comment contains {shown}; it will be sent as it is. Delete it unless you "
+            "mean it.",
+        )
 
 
 def _shown(value: Any) -> str:
