@@ -33,6 +33,7 @@ from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule, Rule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.escape import unescape
 from openpyxl.worksheet.table import TableColumn
 
 from . import marks, model
@@ -355,9 +356,16 @@ def _log_rows(path: Path, wb: Any) -> list[LogRow]:
 _ZERO_PADDED = re.compile(r"0+")
 
 
+def _text(value: Any) -> Any:
+    """A cell's text as typed: the file stores a carriage return or a control character as
+    Excel's _xHHHH_ escape (a typed '_x000D_' as '_x005F_x000D_'), which openpyxl leaves."""
+    return unescape(value) if isinstance(value, str) else value
+
+
 def _row_values(cells: Sequence[Any]) -> tuple[Any, ...]:
-    """Cell values; an External ID number shown with leading zeros ('00123') as that text."""
-    values = tuple(c.value for c in cells)
+    """Cell values, text unescaped; an External ID number shown with leading zeros ('00123')
+    as that text."""
+    values = tuple(_text(c.value) for c in cells)
     first = values[0] if values else None
     if (
         isinstance(first, int | float)
@@ -415,7 +423,7 @@ def _header(ws: Any) -> tuple[int | None, tuple[Any, ...]]:
     index = find_header(rows)
     if index is None:
         return None, ()
-    values = list(rows[index])
+    values = [_text(v) for v in rows[index]]
     while values and values[-1] is None:
         values.pop()
     return index + 1, tuple(values)

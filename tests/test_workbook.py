@@ -1157,3 +1157,41 @@ def test_check_writable_passes_a_file_the_tool_can_write(tmp_path: Path, extra: 
     assert workbook.check_writable(path, table) is None
     assert path.read_bytes() == before  # a check changes nothing
     workbook.write_back(path, table=table, findings=FINDINGS)
+
+
+# --- Excel's _xHHHH_ escapes are decoded (issue 10) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("A1_x000D_", "A1\r"),  # a carriage return, as Excel stores it
+        ("bell_x0007_here", "bell\x07here"),
+        ("two_x000D_\nlines", "two\r\nlines"),
+        ("_x005F_x000D_", "_x000D_"),  # a typed '_x000D_' is stored with its '_' escaped
+        ("_x005f_x0007_ and _x0041_", "_x0007_ and A"),
+        ("_x00_ and _xZZZZ_ and x000D", "_x00_ and _xZZZZ_ and x000D"),  # not escapes
+    ],
+)
+def test_excel_escapes_in_text_cells_are_decoded(tmp_path: Path, stored: str, typed: str):
+    path = build_workbook(tmp_path / "u.xlsx", [[stored, "On Track", 1, "2026-11-03", stored]])
+    (row,) = workbook.read_table(path).rows
+    assert (row.values[0], row.values[4]) == (typed, typed)
+
+
+def test_an_escaped_control_character_in_an_id_is_reported_not_sent(tmp_path: Path) -> None:
+    from addin.rules import validate_table
+
+    path = build_workbook(tmp_path / "u.xlsx", [["A1_x0007_", "On Track", 1, "2026-11-03", ""]])
+    report = validate_table(workbook.read_table(path), today=dt.date(2026, 11, 29))
+    assert [(f.row, f.code) for f in report.findings] == [(2, "id-lookalike")]
+    assert "U+0007" in report.findings[0].message
+    assert report.updates == ()
+
+
+def test_an_escaped_carriage_return_ending_an_id_is_trimmed_like_any_line_end(tmp_path: Path):
+    from addin.rules import validate_table
+
+    path = build_workbook(tmp_path / "u.xlsx", [["A1_x000D_", "On Track", 1, "2026-11-03", ""]])
+    report = validate_table(workbook.read_table(path), today=dt.date(2026, 11, 29))
+    assert (report.findings, [u.external_id for u in report.updates]) == ((), ["A1"])
