@@ -7,6 +7,7 @@ cell). A row with any error is left out of `Report.updates`; warnings do not blo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import math
@@ -36,6 +37,7 @@ from .model import (
     Severity,
     Table,
     Uncalculated,
+    Unreadable,
     Update,
 )
 
@@ -115,10 +117,15 @@ def _header_shown(cell: Any) -> str:
 
 
 def validate_rows(
-    rows: Iterable[Row], *, statuses: Sequence[str] = DEFAULT_STATUSES, today: dt.date
+    rows: Iterable[Row],
+    *,
+    statuses: Sequence[str] = DEFAULT_STATUSES,
+    today: dt.date,
+    date1904: bool = False,
 ) -> Report:
-    """Check every row; return the findings and the updates of the rows without errors."""
-    checker = _RowChecker(statuses, today)
+    """Check every row; return the findings and the updates of the rows without errors.
+    `date1904`: the rows come from a workbook in Excel's 1904 date system (for hints)."""
+    checker = _RowChecker(statuses, today, date1904)
     findings: list[Finding] = []
     updates: list[Update] = []
     count = 0
@@ -155,7 +162,10 @@ def validate_table(
     """
     header_findings = validate_header(table.header, table.header_row)
     rows = validate_rows(
-        table.rows, statuses=statuses, today=dt.date.today() if today is None else today
+        table.rows,
+        statuses=statuses,
+        today=dt.date.today() if today is None else today,
+        date1904=table.date1904,
     )
     findings = sorted([*header_findings, *table.findings, *rows.findings], key=_order)
     updates: tuple[Update, ...] = ()
@@ -202,8 +212,9 @@ def _long_date(day: dt.date) -> str:
 class _RowChecker:
     """Checks one row at a time against a status list and a 'today'."""
 
-    def __init__(self, statuses: Sequence[str], today: dt.date) -> None:
+    def __init__(self, statuses: Sequence[str], today: dt.date, date1904: bool = False) -> None:
         self.today = today
+        self.date1904 = date1904
         # Settings may hold blanks or the same status twice: the first spelling wins.
         self.by_key: dict[str, str] = {}
         for status in statuses:
@@ -365,10 +376,11 @@ class _RowChecker:
         if cell.unusable(AS_OF_DATE, "Type the date of the update, e.g. 11/03/2026."):
             return None
         try:
-            day = parse_as_of(raw)
+            day = parse_as_of(raw, date1904=self.date1904)
         except DateProblem as problem:
             cell.error(AS_OF_DATE, problem.code, problem.message)
             return None
+        _implausible_year(cell, day)
         if day > self.today:
             cell.warn(
                 AS_OF_DATE,
@@ -417,6 +429,9 @@ class _Cells:
     def special(self, column: str) -> bool:
         """Report an unsaved formula or an Excel error value; True when there was one."""
         raw = self.value(column)
+        if isinstance(raw, Unreadable):
+            self.error(column, raw.code, raw.message)
+            return True
         if isinstance(raw, Uncalculated):
             self.error(
                 column,
@@ -448,6 +463,22 @@ def _status_key(text: str) -> str:
     # Capitalisation does not matter to AchieveIt; stray, non-breaking or zero-width spaces
     # shouldn't either: the canonical spelling is what is sent.
     return " ".join(plain(text).split()).casefold()
+
+
+def _implausible_year(cell: _Cells, day: dt.date) -> None:
+    """A date before 1900 is a real date but hardly a progress update: most often a year
+    typed with two digits into a four-digit place (0026 for 2026). A warning, naming it."""
+    if day.year >= 1900:
+        return
+    guess = ""
+    if day.year < 100:
+        with contextlib.suppress(ValueError):  # 29 February of a year that has none
+            guess = f": did you mean {day.replace(year=2000 + day.year).isoformat()}?"
+    cell.warn(
+        AS_OF_DATE,
+        "implausible-date",
+        f"{_long_date(day)} ({day.isoformat()}) is before 1900{guess or ': check the year'}.",
+    )
 
 
 def _odd(text: str) -> str:

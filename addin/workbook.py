@@ -18,12 +18,13 @@ fills included, is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import os
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule, Rule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
 from openpyxl.utils.escape import unescape
 from openpyxl.worksheet.table import TableColumn
 
@@ -48,6 +50,7 @@ from .cells import (
 )
 from .cells import is_blank as _blank
 from .csvfile import read_csv_table
+from .dates import DateProblem, from_serial, plain_number
 from .errors import WorkbookError
 from .marks import INPUT_WIDTH, ISSUES_COL, SENT_COL, TOOL_HEADERS
 from .model import Finding, JobOutcome, LogEntry, LogRow, Row, Settings, Table, ToolCells
@@ -289,10 +292,12 @@ def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
             return empty, tools
         values = []
         start = header_row + 1
-        for number, cells in enumerate(ws.iter_rows(min_row=start, max_col=SENT_COL), start):
-            values.append(_row_values(cells[:INPUT_WIDTH]))
-            if len(cells) > INPUT_WIDTH and any(c.value is not None for c in cells[INPUT_WIDTH:]):
-                tools[number] = ToolCells.of([c.value for c in cells[INPUT_WIDTH:]])
+        with _exact_dates(wb) as cell_value:
+            for number, cells in enumerate(ws.iter_rows(min_row=start, max_col=SENT_COL), start):
+                values.append(_row_values(cells[:INPUT_WIDTH], cell_value))
+                tool_values = [cell_value(c) for c in cells[INPUT_WIDTH:]]
+                if any(v is not None for v in tool_values):
+                    tools[number] = ToolCells.of(tool_values)
         part = ws._worksheet_path  # openpyxl 3.1 (pinned <3.2): the sheet's zip part
         with zipfile.ZipFile(path) as archive:
             scan = scan_part(archive, part)
@@ -305,6 +310,7 @@ def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
         header=header,
         rows=_build_rows(values, header_row, scan),
         findings=_merged_findings(scan.merged, header_row),
+        date1904=_is_1904(wb),
     )
     return table, {row: cells for row, cells in tools.items() if any(cells.values())}
 
@@ -362,10 +368,45 @@ def _text(value: Any) -> Any:
     return unescape(value) if isinstance(value, str) else value
 
 
-def _row_values(cells: Sequence[Any]) -> tuple[Any, ...]:
-    """Cell values, text unescaped; an External ID number shown with leading zeros ('00123')
-    as that text."""
-    values = tuple(_text(c.value) for c in cells)
+def _is_1904(wb: Any) -> bool:
+    return bool(wb.epoch == CALENDAR_MAC_1904)
+
+
+@contextlib.contextmanager
+def _exact_dates(wb: Any) -> Iterator[Callable[[Any], Any]]:
+    """Within the block, read-only cells give their raw serials, and the function yielded
+    gives each cell's value: text unescaped, a date serial as the date and time Excel shows.
+
+    openpyxl rounds a serial to the millisecond before taking its day, so 23:59:59.9995 and
+    later became the next day, and its serial 60 (Excel's fictitious 1900-02-29) became
+    1900-02-28; dates.from_serial keeps the written day and says what is no real date.
+    (openpyxl 3.1, pinned: `_date_formats` holds the style ids it converts.)
+    """
+    date_styles, duration_styles = wb._date_formats, wb._timedelta_formats
+    date1904 = _is_1904(wb)
+
+    def value(cell: Any) -> Any:
+        raw = cell.value
+        if cell.data_type != "n" or raw is None or cell._style_id not in date_styles:
+            return _text(raw)
+        if cell._style_id in duration_styles:
+            return from_excel(raw, wb.epoch, timedelta=True)
+        try:
+            return from_serial(raw, date1904=date1904)
+        except DateProblem as problem:
+            return model.Unreadable(plain_number(raw), problem.code, problem.message)
+
+    wb._date_formats = set()
+    try:
+        yield value
+    finally:
+        wb._date_formats = date_styles
+
+
+def _row_values(cells: Sequence[Any], cell_value: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """Cell values (see _exact_dates); an External ID number shown with leading zeros
+    ('00123') as that text."""
+    values = tuple(cell_value(c) for c in cells)
     first = values[0] if values else None
     if (
         isinstance(first, int | float)
