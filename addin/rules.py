@@ -7,7 +7,6 @@ cell). A row with any error is left out of `Report.updates`; warnings do not blo
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import difflib
 import math
@@ -470,14 +469,13 @@ def _implausible_year(cell: _Cells, day: dt.date) -> None:
     typed with two digits into a four-digit place (0026 for 2026). A warning, naming it."""
     if day.year >= 1900:
         return
-    guess = ""
-    if day.year < 100:
-        with contextlib.suppress(ValueError):  # 29 February of a year that has none
-            guess = f": did you mean {day.replace(year=2000 + day.year).isoformat()}?"
+    # 2000 + yy is a leap year exactly when yy is, so the guess is always a real date.
+    fix = f"did you mean {day.replace(year=2000 + day.year).isoformat()}?"
     cell.warn(
         AS_OF_DATE,
         "implausible-date",
-        f"{_long_date(day)} ({day.isoformat()}) is before 1900{guess or ': check the year'}.",
+        f"{_long_date(day)} ({day.isoformat()}) is before 1900: "
+        + (fix if day.year < 100 else "check the year."),
     )
 
 

@@ -17,6 +17,7 @@ from addin.model import (
     Row,
     Table,
     Uncalculated,
+    Unreadable,
     Update,
 )
 from addin.rules import validate_header, validate_rows, validate_table
@@ -647,3 +648,50 @@ def test_a_control_character_in_a_comment_is_a_warning_and_is_kept(comment, word
 def test_dashes_spaces_and_joiners_in_a_comment_are_text(comment):
     report = check(row(comment=comment))
     assert (report.findings, report.updates[0].comment) == ((), comment)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "words"),
+    [
+        ("0026-11-03", ["before 1900", "did you mean 2026-11-03?"]),
+        ("11/03/0026", ["before 1900", "did you mean 2026-11-03?"]),
+        (dt.date(26, 11, 3), ["did you mean 2026-11-03?"]),
+        ("0099-01-01", ["did you mean 2099-01-01?"]),
+        ("1899-12-31", ["before 1900", "check the year"]),
+        ("0100-01-01", ["check the year"]),
+        ("0004-02-29", ["did you mean 2004-02-29?"]),
+    ],
+)
+def test_a_date_before_1900_is_a_warning(as_of, words):
+    report = check(row(as_of=as_of))
+    finding = only(report)
+    assert (finding.column, finding.code, finding.severity) == (
+        "As Of Date",
+        "implausible-date",
+        WARNING,
+    )
+    for word in words:
+        assert word in finding.message
+    assert len(report.updates) == 1  # a warning: the user decides
+
+
+@pytest.mark.parametrize("as_of", ["1900-01-01", "2026-11-03", dt.date(1900, 3, 1)])
+def test_dates_from_1900_on_are_plausible(as_of):
+    assert check(row(as_of=as_of)).findings == ()
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+def test_an_unreadable_cell_is_an_error_with_its_own_message(column):
+    values = dict(zip(COLUMNS, GOOD, strict=True))
+    values[column] = Unreadable("60", "fictitious-date", "The cell shows 02/29/1900 ...")
+    report = check(Row(2, tuple(values.values())))
+    assert [(f.column, f.code, f.message) for f in report.findings] == [
+        (column, "fictitious-date", "The cell shows 02/29/1900 ...")
+    ]
+    assert report.updates == ()
+
+
+def test_the_serial_hint_uses_the_tables_date_system():
+    table = Table("u.xlsx", "Updates", 1, COLUMNS, (row(as_of=44867),), date1904=True)
+    (finding,) = validate_table(table, today=TODAY).findings
+    assert "1904 date system, 44867 is 2026-11-03" in finding.message
