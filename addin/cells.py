@@ -14,6 +14,7 @@ from .model import is_blank
 __all__ = [
     "find_header",
     "is_blank",
+    "is_percent_format",
     "log_columns",
     "log_hash",
     "normal_label",
@@ -30,6 +31,24 @@ def normal_label(value: Any) -> str:
     if not isinstance(value, str):
         return ""
     return " ".join(value.lstrip("\ufeff").split()).casefold()
+
+
+def is_percent_format(number_format: str | None) -> bool:
+    """Whether an Excel number format shows numbers as percentages ('0%', '0.0%;[Red]-0%'):
+    a '%' outside quoted text and not escaped with a backslash."""
+    if not number_format or "%" not in number_format:
+        return False
+    quoted = escaped = False
+    for ch in number_format:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == "%" and not quoted:
+            return True
+    return False
 
 
 def sheet_index(names: Sequence[str], wanted: str) -> int | None:

@@ -126,6 +126,7 @@ class Row:
     number: int
     values: tuple[Any, ...]
     hidden: bool = False
+    metric_percent: bool = False  # the metric cell is formatted as a percentage (0.2 -> 20%)
 
     def is_blank(self) -> bool:
         return all(is_blank(v) for v in self.values)

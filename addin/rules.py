@@ -228,7 +228,7 @@ class _RowChecker:
     def check(self, row: Row) -> tuple[list[Finding], Update | None, tuple[str, dt.date] | None]:
         """The row's findings, its Update (None when it has errors) and its duplicate key."""
         values = tuple(row.values[: len(COLUMNS)]) + (None,) * (len(COLUMNS) - len(row.values))
-        cell = _Cells(row.number, values)
+        cell = _Cells(row.number, values, row.metric_percent)
         if row.hidden:
             cell.add(
                 None,
@@ -334,9 +334,11 @@ class _RowChecker:
             cell.error(METRIC, "bad-metric", f"{_shown(raw)} is not a number. {_METRIC_HINT}")
             return None
         if isinstance(raw, int):
+            _percent_points(cell, raw)
             return raw
         if isinstance(raw, float | Decimal):
             if math.isfinite(raw):
+                _percent_points(cell, raw)
                 return float(raw)
             cell.error(METRIC, "bad-metric", f"'{raw}' is not a usable number. {_METRIC_HINT}")
             return None
@@ -405,9 +407,10 @@ _METRIC_HINT = "Type a number such as 0.2 or 15, or leave the cell blank."
 class _Cells:
     """One row's raw values and the findings about them."""
 
-    def __init__(self, number: int, values: tuple[Any, ...]) -> None:
+    def __init__(self, number: int, values: tuple[Any, ...], metric_percent: bool = False) -> None:
         self.number = number
         self.values = values
+        self.metric_percent = metric_percent
         self.findings: list[Finding] = []
         self.has_errors = False
 
@@ -462,6 +465,22 @@ def _status_key(text: str) -> str:
     # Capitalisation does not matter to AchieveIt; stray, non-breaking or zero-width spaces
     # shouldn't either: the canonical spelling is what is sent.
     return " ".join(plain(text).split()).casefold()
+
+
+def _percent_points(cell: _Cells, value: int | float | Decimal) -> None:
+    """A whole number above 1 in a %-formatted metric cell (20, shown as 2000%) was almost
+    surely meant as 20%: it is sent as typed, with a warning saying how to send 0.2."""
+    number = float(value)
+    if not cell.metric_percent or abs(number) <= 1 or not number.is_integer():
+        return
+    shown = plain_number(number)
+    cell.warn(
+        METRIC,
+        "percent-format",
+        f"The cell is formatted as a percentage and shows {shown}00%, so {shown} will be "
+        f"sent. If you meant {shown}%, type {shown}% in the cell (Excel then keeps "
+        f"{plain_number(Decimal(shown) / 100)}); if you meant {shown}, format it as Number.",
+    )
 
 
 def _implausible_year(cell: _Cells, day: dt.date) -> None:

@@ -41,6 +41,7 @@ from openpyxl.worksheet.table import TableColumn
 from . import marks, model
 from .cells import (
     find_header,
+    is_percent_format,
     log_columns,
     log_hash,
     normal_label,
@@ -80,6 +81,7 @@ from .xlsxfile import (
 )
 
 CSV_SUFFIX = ".csv"
+METRIC_COL = model.COLUMNS.index(model.METRIC)  # 0-based
 NOTE_AUTHOR = "AchieveIt Progress Updates"  # marks the header notes this tool wrote
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"  # Checked At and the Log's When (the template's too)
 SHA_HEADER = model.LOG_COLUMNS[3]  # 'CSV SHA-256'
@@ -292,9 +294,13 @@ def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
             return empty, tools
         values = []
         start = header_row + 1
+        percent_rows: set[int] = set()
+        percent_style: dict[int, bool] = {}  # style id -> its number format shows a '%'
         with _exact_dates(wb) as cell_value:
             for number, cells in enumerate(ws.iter_rows(min_row=start, max_col=SENT_COL), start):
                 values.append(_row_values(cells[:INPUT_WIDTH], cell_value))
+                if len(cells) > METRIC_COL and _is_percent(cells[METRIC_COL], percent_style):
+                    percent_rows.add(number)
                 tool_values = [cell_value(c) for c in cells[INPUT_WIDTH:]]
                 if any(v is not None for v in tool_values):
                     tools[number] = ToolCells.of(tool_values)
@@ -308,7 +314,7 @@ def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
         sheet=ws.title,
         header_row=header_row,
         header=header,
-        rows=_build_rows(values, header_row, scan),
+        rows=_build_rows(values, header_row, scan, percent_rows),
         findings=_merged_findings(scan.merged, header_row),
         date1904=_is_1904(wb),
     )
@@ -419,8 +425,21 @@ def _row_values(cells: Sequence[Any], cell_value: Callable[[Any], Any]) -> tuple
     return values
 
 
+def _is_percent(cell: Any, cache: dict[int, bool]) -> bool:
+    """Whether the cell's number format shows a percentage (one look-up per style)."""
+    style = getattr(cell, "_style_id", None)  # openpyxl 3.1 read-only cells; empty ones lack it
+    if style is None:
+        return False
+    if style not in cache:
+        cache[style] = is_percent_format(cell.number_format)
+    return cache[style]
+
+
 def _build_rows(
-    values: Iterable[tuple[Any, ...]], header_row: int, scan: SheetScan
+    values: Iterable[tuple[Any, ...]],
+    header_row: int,
+    scan: SheetScan,
+    percent_rows: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[Row, ...]:
     rows: list[Row] = []
     for number, raw in enumerate(values, start=header_row + 1):
@@ -428,7 +447,14 @@ def _build_rows(
         for col in range(INPUT_WIDTH):
             if cells[col] is None and (number, col + 1) in scan.uncalculated:
                 cells[col] = model.Uncalculated(scan.uncalculated[(number, col + 1)])
-        rows.append(Row(number=number, values=tuple(cells), hidden=number in scan.hidden_rows))
+        rows.append(
+            Row(
+                number=number,
+                values=tuple(cells),
+                hidden=number in scan.hidden_rows,
+                metric_percent=number in percent_rows,
+            )
+        )
     while rows and rows[-1].is_blank():  # formatted but empty rows below the data
         rows.pop()
     return tuple(rows)

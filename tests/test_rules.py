@@ -695,3 +695,32 @@ def test_the_serial_hint_uses_the_tables_date_system():
     table = Table("u.xlsx", "Updates", 1, COLUMNS, (row(as_of=44867),), date1904=True)
     (finding,) = validate_table(table, today=TODAY).findings
     assert "1904 date system, 44867 is 2026-11-03" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("metric", "percent", "codes"),
+    [
+        (20, True, ["percent-format"]),  # typed 20, Excel shows 2000%
+        (20.0, True, ["percent-format"]),
+        (-35, True, ["percent-format"]),
+        (100, True, ["percent-format"]),
+        (0.2, True, []),  # 20%: what the article asks for
+        (1, True, []),  # 100%
+        (1.5, True, []),  # 150%: a plausible percentage
+        (20, False, []),  # a plain number cell: 20 is 20
+        ("20", True, []),  # text is not shown by the number format
+    ],
+)
+def test_a_whole_number_in_a_percent_formatted_metric_cell_is_warned(metric, percent, codes):
+    report = check(Row(2, ("ID-2", "On Track", metric, NOV3, ""), metric_percent=percent))
+    assert [f.code for f in report.findings] == codes
+    assert report.updates[0].metric == metric  # sent as typed: a warning, the user decides
+
+
+def test_the_percent_format_warning_says_how_to_send_the_decimal():
+    finding = only(check(Row(2, ("ID-2", "On Track", 20, NOV3, ""), metric_percent=True)))
+    assert finding.message == (
+        "The cell is formatted as a percentage and shows 2000%, so 20 will be sent. If you "
+        "meant 20%, type 20% in the cell (Excel then keeps 0.2); if you meant 20, format it "
+        "as Number."
+    )

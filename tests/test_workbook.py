@@ -1262,3 +1262,31 @@ def test_durations_and_tool_column_times_read_as_before(tmp_path: Path) -> None:
     view = workbook.FileSheets(path).read()
     assert view.table.rows[0].values[2] == dt.timedelta(days=1.5)
     assert view.tools[2].checked_at == dt.datetime(2026, 11, 3, 9, 30)
+
+
+# --- %-formatted metric cells (issue 10) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number_format", "metric", "codes"),
+    [
+        ("0%", 20, ["percent-format"]),
+        ("0.0%", 75, ["percent-format"]),
+        ("0%", 0.2, []),
+        ("General", 20, []),
+        ('0"%"', 20, []),  # a literal % sign: the cell shows 20%
+    ],
+)
+def test_a_percent_formatted_metric_cell_typed_as_a_whole_number_is_warned(
+    tmp_path: Path, number_format: str, metric: Any, codes: list[str]
+) -> None:
+    from addin.rules import validate_table
+
+    path = build_workbook(
+        tmp_path / "u.xlsx",
+        [["A-1", "On Track", metric, "2026-11-03", None]],
+        number_formats={"C2": number_format},
+    )
+    report = validate_table(workbook.read_table(path), today=dt.date(2026, 11, 29))
+    assert [f.code for f in report.findings] == codes
+    assert [u.metric for u in report.updates] == [metric]
