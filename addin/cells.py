@@ -8,6 +8,7 @@ from itertools import islice
 from typing import Any
 
 from . import model
+from .lookalikes import plain
 from .marks import ISSUES_COL, LAST_TOOL_COLUMN, TOOL_HEADERS
 from .model import is_blank
 
@@ -27,10 +28,11 @@ _EXTERNAL_ID = model.EXTERNAL_ID.casefold()
 
 
 def normal_label(value: Any) -> str:
-    """A header or setting label as compared: no BOM, single spaces, any case."""
+    """A header or setting label as compared: look-alike spaces and dashes as what they look
+    like, no BOM or other invisible characters, single spaces, any case."""
     if not isinstance(value, str):
         return ""
-    return " ".join(value.lstrip("\ufeff").split()).casefold()
+    return " ".join(plain(value).split()).casefold()
 
 
 def is_percent_format(number_format: str | None) -> bool:

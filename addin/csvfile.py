@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import io
 import math
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import PurePath
@@ -155,8 +156,10 @@ def _decode(data: bytes, source: str) -> str:
         )
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # utf-8-sig counts from after the byte-order mark
+        bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        _check_not_mixed(data, exc.start + bom, source)
     # Excel's plain "CSV (Comma delimited)" on Windows writes the ANSI code page, cp1252.
     body = data.removeprefix(codecs.BOM_UTF8)
     try:
@@ -166,6 +169,25 @@ def _decode(data: bytes, source: str) -> str:
             f"{source} is neither UTF-8 nor Windows (cp1252) text, so its characters cannot be "
             f"read reliably. {_SAVE_AS_CSV}"
         ) from None
+
+
+# A character UTF-8 writes as several bytes: cp1252 would read it as two or three wrong ones.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _check_not_mixed(data: bytes, bad: int, source: str) -> None:
+    """Refuse a file that is UTF-8 but for some bytes (pasted from another file or program):
+    read as cp1252, its every 'é' would turn into 'Ã©' without a word."""
+    if _UTF8_SEQUENCE.search(data) is None:
+        return  # no UTF-8 character at all: a genuine Windows (cp1252) file
+    line = data.count(b"\n", 0, bad) + 1
+    raise WorkbookError(
+        f"{source}, line {line}: the file is UTF-8 text, but byte 0x{data[bad]:02X} there is "
+        "not (it was probably pasted from a file in another encoding); its characters cannot "
+        f"all be read reliably. Retype the odd character on that line, or: {_SAVE_AS_CSV}"
+    )
 
 
 def _other_separator(text: str) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .cells import is_blank
+from .cells import is_blank, normal_label
 from .dates import MONTHS, DateProblem, parse_as_of, plain_number
 from .lookalikes import LOOKALIKES, describe, explain, odd_characters, plain, visible, where
 from .model import (
@@ -96,10 +96,9 @@ def validate_header(header: Sequence[Any], header_row: int | None) -> list[Findi
 
 
 def _header_key(cell: Any) -> str:
-    if cell is None:
-        return ""
-    # Excel's "CSV UTF-8" puts a byte-order mark before the first header.
-    return " ".join(str(cell).lstrip("\ufeff").split()).casefold()
+    # Excel's "CSV UTF-8" puts a byte-order mark before the first header; a header typed with
+    # a no-break or zero-width space is still the header.
+    return "" if cell is None else normal_label(str(cell))
 
 
 def _padded(header: Sequence[Any]) -> list[Any]:

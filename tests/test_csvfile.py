@@ -571,3 +571,24 @@ def test_an_accepted_row_is_exported_and_parses_back_to_the_same_values(values, 
     assert [f for f in again.findings if f.severity == model.ERROR] == []
     assert canonical(again.updates) == canonical(report.updates)
     assert [fingerprint(u) for u in again.updates] == [fingerprint(u) for u in report.updates]
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "byte"),
+    [
+        (b"A1,On Track,,11/03/2026,Caf\xc3\xa9\r\nA2,On Track,,11/03/2026,na\xefve\r\n", 3, "EF"),
+        (b"A1,On Track,,11/03/2026,\xe9t\xc3\xa9\r\n", 2, "E9"),
+    ],
+)
+def test_a_utf8_file_with_a_foreign_byte_is_refused_not_turned_into_mojibake(body, line, byte):
+    with pytest.raises(WorkbookError) as info:
+        read_csv_table(b"\xef\xbb\xbf" + HEADER + body, "u.csv")
+    assert f"u.csv, line {line}" in str(info.value)
+    assert f"byte 0x{byte}" in str(info.value)
+
+
+def test_a_header_with_lookalike_spaces_is_the_header():
+    data = b"External\xc2\xa0ID,Status\xe2\x80\x8b,Current Metric Value,As Of Date,Comment\r\n"
+    table = read_csv_table(data + b"A1,On Track,,2026-11-03,\r\n", "u.csv")
+    assert table.header_row == 1
+    assert rules.validate_header(table.header, table.header_row) == []

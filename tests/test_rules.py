@@ -714,7 +714,7 @@ def test_the_serial_hint_uses_the_tables_date_system():
 def test_a_whole_number_in_a_percent_formatted_metric_cell_is_warned(metric, percent, codes):
     report = check(Row(2, ("ID-2", "On Track", metric, NOV3, ""), metric_percent=percent))
     assert [f.code for f in report.findings] == codes
-    assert report.updates[0].metric == metric  # sent as typed: a warning, the user decides
+    assert report.updates[0].metric == float(metric)  # as typed: a warning, the user decides
 
 
 def test_the_percent_format_warning_says_how_to_send_the_decimal():
