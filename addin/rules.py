@@ -352,7 +352,7 @@ class _RowChecker:
         # Look-alikes (U+2212 MINUS SIGN, a no-break space) read as what they look like.
         text = plain(str(raw)).strip()
         if _PLAIN_NUMBER.fullmatch(text):
-            return float(text) if "." in text else int(text)
+            return _number_text(cell, text)
         if match := _PERCENT.fullmatch(text):
             value = float(Decimal(match[1]) / 100)
             cell.warn(
@@ -464,6 +464,22 @@ def _status_key(text: str) -> str:
     # Capitalisation does not matter to AchieveIt; stray, non-breaking or zero-width spaces
     # shouldn't either: the canonical spelling is what is sent.
     return " ".join(plain(text).split()).casefold()
+
+
+def _number_text(cell: _Cells, text: str) -> int | float:
+    """A metric typed as text ('0.2', '15'; every metric of a CSV file). A float holds about
+    17 digits: more are rounded away, which the user is told rather than left to find out."""
+    if "." not in text:
+        return int(text)
+    value = float(text)
+    if Decimal(text) != Decimal(repr(value)):
+        cell.warn(
+            METRIC,
+            "metric-precision",
+            f"'{text}' has more digits than a number can hold: it will be sent as "
+            f"{plain_number(value)}.",
+        )
+    return value
 
 
 def _percent_points(cell: _Cells, value: int | float | Decimal) -> None:

@@ -724,3 +724,19 @@ def test_the_percent_format_warning_says_how_to_send_the_decimal():
         "meant 20%, type 20% in the cell (Excel then keeps 0.2); if you meant 20, format it "
         "as Number."
     )
+
+
+@pytest.mark.parametrize(
+    ("metric", "sent", "codes"),
+    [
+        ("0.50", 0.5, []),  # a trailing zero is no lost digit
+        ("123456789012345678901", 123456789012345678901, []),  # whole numbers stay exact
+        ("0.1", 0.1, []),
+        ("12345678901234567.5", 12345678901234568.0, ["metric-precision"]),
+        ("0.12345678901234567891", 0.12345678901234568, ["metric-precision"]),
+    ],
+)
+def test_a_metric_typed_with_more_digits_than_a_float_holds_is_warned(metric, sent, codes):
+    report = check(row(metric=metric))
+    assert [f.code for f in report.findings] == codes
+    assert report.updates[0].metric == sent
