@@ -1,7 +1,8 @@
-"""The AchieveIt progress-updates client: submit a CSV, ask for a job's status, wait for it.
+"""The AchieveIt client: submit a CSV, ask for a job's status, wait for it; read a plan's items.
 
     POST {base}/api/progressupdates/<name>        body = CSV bytes  -> 200 + Job ID
     GET  {base}/api/progressupdates/status/<id>   -> 202 processing, 200 done, 400/500 failed
+    GET  {base}/plans/<plan id>/items?skip=&take= -> 200 + items (JSON), 403 no access, 404
 
 Every request goes through one funnel (`_send`) that follows 307/308 redirects itself (never
 sending the key to another host), and every failure becomes one of the exceptions of
@@ -9,9 +10,9 @@ sending the key to another host), and every failure becomes one of the exception
 
 - A POST is never retried: once it may have reached AchieveIt, a second one could queue the same
   updates twice. When we can't tell whether it arrived, the error says `maybe_queued=True`.
-- Status polls (GET) are safe to repeat: they retry on dropped connections, timeouts, 429 and
-  502/503/504, honouring Retry-After. A 500 from the status endpoint is a failed job (the seed
-  article says so), not a fault to retry.
+- GETs (status polls, plan items) are safe to repeat: they retry on dropped connections,
+  timeouts, 429 and 502/503/504, honouring Retry-After. A 500 from the status endpoint is a
+  failed job (the seed article says so), not a fault to retry.
 - The API key is sent only to the configured origin and never appears in a message or repr.
 
 The base URL and upload name are checked in addin/endpoints.py; answers are turned into words
@@ -21,14 +22,16 @@ The base URL and upload name are checked in addin/endpoints.py; answers are turn
 from __future__ import annotations
 
 import enum
+import functools
+import json
 import re
 import socket
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote, urljoin
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode, urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -44,6 +47,7 @@ from addin.endpoints import (
     upload_name,
 )
 from addin.errors import ApiError, AuthError, ConfigError, JobTimeout, NetworkError
+from addin.planitems import Page, PlanItem, check_plan_id, item_from_record, read_page, record_key
 from addin.responses import (
     JOB_ID,
     RAW_BODY_LIMIT,
@@ -70,6 +74,11 @@ __all__ = [
 
 SUBMIT_PATH = "/api/progressupdates/"
 STATUS_PATH = "/api/progressupdates/status/"
+ITEMS_PATH = "/plans/{plan}/items"  # the help article "Exporting Plan Items"
+DEFAULT_TAKE = 100  # the article's default page size
+MAX_ITEMS = 100_000  # a guard against a server that pages forever with new items
+_STATUS_WORDS = "while checking the job status"
+_T = TypeVar("_T")
 
 MAX_REDIRECTS = 5
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -305,6 +314,20 @@ class ProgressUpdatesClient:
                 "digits, '-', '_' and '.'. Copy it again from the Job ID column or the Log sheet."
             )
         url = self.base_url + STATUS_PATH + quote(job_id, safe="")
+        return self._get(
+            url, deadline, lambda response: self._job_status(job_id, response, url), _STATUS_WORDS
+        )
+
+    def _get(
+        self,
+        url: str,
+        deadline: float | None,
+        answer: Callable[[requests.Response], _T],
+        words: str,
+    ) -> _T:
+        """GET `url`, retried on dropped connections, timeouts, 429 and 502-504 (honouring
+        Retry-After); `answer` turns the response into the result or raises its ApiError.
+        `words` ends the message of a network failure ("while ...")."""
         attempt = 0
         while True:
             last = attempt >= self._status_retries
@@ -312,20 +335,125 @@ class ProgressUpdatesClient:
             try:
                 response = self._send("GET", url, timeout=timeout)
             except requests.RequestException as exc:
-                error, retryable = self._network_error(exc, "GET", url)
+                error, retryable = self._network_error(exc, "GET", url, words)
                 error.__cause__ = exc
                 if last or not retryable:
                     raise error from exc
                 self._pause(backoff(attempt), deadline, error, server_asked=False)
             else:
                 if response.status_code not in RETRY_STATUSES or last:
-                    return self._job_status(job_id, response, url)
+                    return answer(response)
                 asked = retry_after(response.headers.get("Retry-After"))
                 try:  # builds the error this fault would raise, in case time runs out
-                    self._job_status(job_id, response, url)
+                    answer(response)
                 except ApiError as error:
                     self._pause(asked or backoff(attempt), deadline, error, asked is not None)
             attempt += 1
+
+    # ----------------------------------------------------------------------- plan items
+
+    def get_plan_items(
+        self,
+        plan_id: str,
+        *,
+        take: int = DEFAULT_TAKE,
+        sort_key: str | None = None,
+        sort_direction: str | None = None,
+        max_items: int = MAX_ITEMS,
+    ) -> list[PlanItem]:
+        """Every item of the plan, page by page (`skip`/`take`), in the server's order.
+
+        Stops on a short page (or when a total the server gave is reached). A page that brings
+        no item not seen before means the server ignores `skip`: ApiError, rather than a list
+        that silently misses items. 403 (the key's API account may not read the plan) and
+        404 (no such plan) say what to do. Retries as status checks do: GET is safe to repeat.
+        """
+        plan_id = check_plan_id(plan_id)
+        take = max(1, int(take))
+        url = self.base_url + ITEMS_PATH.format(plan=quote(plan_id, safe=""))
+        where = f"the items of plan {plan_id}"
+        items: list[PlanItem] = []
+        seen: set[str] = set()
+        skip = 0
+        while True:
+            params: dict[str, str | int] = {"skip": skip, "take": take}
+            if sort_key:
+                params["sortKey"] = sort_key
+            if sort_direction:
+                params["sortDirection"] = sort_direction
+            page_url = f"{url}?{urlencode(params)}"
+            page = self._get(
+                page_url,
+                None,
+                functools.partial(self._items_page, plan_id, where=where),
+                f"while reading {where}",
+            )
+            fresh = [r for r in page.records if record_key(r) not in seen]
+            if page.records and not fresh:
+                raise ApiError(
+                    f"AchieveIt sent the same {len(page.records)} items again when asked for "
+                    f"{where} from item {skip + 1} on: the server seems to ignore paging "
+                    f"('skip'), so the list would be incomplete. Nothing was written. "
+                    f"{len(items)} items were read before that; try again later, or ask "
+                    "AchieveIt support about paging of Get Plan Items."
+                )
+            seen.update(record_key(r) for r in fresh)
+            items.extend(item_from_record(r, plan_id) for r in fresh)
+            skip += len(page.records)
+            done = page.total is not None and len(items) >= page.total
+            if len(page.records) < take or done:
+                return items
+            if len(items) >= max_items:
+                raise ApiError(
+                    f"Plan {plan_id} has more than {max_items:,} items, more than this tool "
+                    "reads in one go. Nothing was written."
+                )
+
+    def _items_page(self, plan_id: str, response: requests.Response, *, where: str) -> Page:
+        code = response.status_code
+        text = self._text(response)
+        shown = self._shown(text)
+        body = trim(text, RAW_BODY_LIMIT)
+        if code == 200:
+            try:
+                data = json.loads(text) if text.strip() else []
+            except ValueError:
+                raise ApiError(
+                    f"AchieveIt answered {where} with something that is not JSON: {shown}. "
+                    "Check the API subdomain or base URL.",
+                    http_status=code,
+                    body=body,
+                ) from None
+            return read_page(data, where)
+        if code == 401:
+            raise self._auth_error(code, shown, body)
+        if code == 403:
+            raise AuthError(
+                f"AchieveIt refused {where} (403): the API key works, but its API account may "
+                "not read this plan. Ask an AchieveIt admin to give the API account access to "
+                f"the plan, or check the Plan ID. It said: {shown}",
+                http_status=code,
+                body=body,
+            )
+        if code == 404:
+            message = (
+                f"AchieveIt doesn't know plan {plan_id} (404): copy the Plan ID again with "
+                "'Copy Plan ID' on the plan card, and check the API subdomain "
+                f"('{DEFAULT_SUBDOMAIN}', or '{GOV_SUBDOMAIN}' for government)."
+            )
+        elif code == 429:
+            message = (
+                f"AchieveIt is rate-limiting requests; wait {_wait_words(response)} and get "
+                "the plan items again."
+            )
+        elif code in (502, 503, 504):
+            message = (
+                f"AchieveIt is not answering properly right now ({code}): get the plan items "
+                "again in a few minutes."
+            )
+        else:
+            message = f"AchieveIt answered {where} with an unexpected {code}: {shown}"
+        raise ApiError(message, http_status=code, body=body)
 
     def _capped_timeout(self, deadline: float) -> tuple[float, float]:
         """The client's (connect, read) timeouts, cut to the time left before `deadline`."""
@@ -482,7 +610,11 @@ class ProgressUpdatesClient:
         )
 
     def _network_error(
-        self, exc: requests.RequestException, method: str, url: str
+        self,
+        exc: requests.RequestException,
+        method: str,
+        url: str,
+        words: str = "",
     ) -> tuple[ApiError, bool]:
         """Map a requests exception to (error to raise, whether a GET may be retried)."""
         host = shown_host(url)
@@ -525,8 +657,10 @@ class ProgressUpdatesClient:
                 maybe_queued=True,
             ), False
         what = "did not answer in time" if kind == "read-timeout" else "dropped the connection"
+        if words and words != _STATUS_WORDS:
+            return NetworkError(f"{host} {what} {words}: try again in a few minutes."), True
         return NetworkError(
-            f"{host} {what} while checking the job status. The job itself is not affected: "
+            f"{host} {what} {_STATUS_WORDS}. The job itself is not affected: "
             "check again in a few minutes."
         ), True
 

@@ -71,7 +71,7 @@ def find_header(rows: Iterable[Sequence[Any]]) -> int | None:
 
 
 def result_header_clash(cells: Sequence[Any]) -> tuple[int, Any] | None:
-    """The first of F..K of the header row (`cells`, from F on) that holds something other
+    """The first of F..L of the header row (`cells`, from F on) that holds something other
     than the tool's own header, as (0-based offset from F, value); None when all are free."""
     for index, name in enumerate(TOOL_HEADERS):
         value = cells[index] if index < len(cells) else None
@@ -82,7 +82,7 @@ def result_header_clash(cells: Sequence[Any]) -> tuple[int, Any] | None:
 
 def result_header_message(place: str, header_row: int, index: int, value: Any) -> str:
     """What to do about a result_header_clash; `place` says where, e.g. 'In updates.xlsx'."""
-    letter = chr(ord("A") + ISSUES_COL - 1 + index)  # F..K: single letters
+    letter = chr(ord("A") + ISSUES_COL - 1 + index)  # F..L: single letters
     first, last = chr(ord("A") + ISSUES_COL - 1), LAST_TOOL_COLUMN
     return (
         f"{place}, cell {letter}{header_row} holds {value!r}; the tool needs columns "

@@ -249,6 +249,71 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return EXIT_INVALID if settled.failed else EXIT_OK
 
 
+def cmd_items(args: argparse.Namespace) -> int:
+    """Get Plan Items: print a plan's items, or fill a workbook's Plan Items sheet with them."""
+    from .planitems import fetch_items, split_plan_ids
+
+    settings = Settings()
+    if args.file:
+        from .workbook import read_settings
+
+        _require_workbook(args.file, "items FILE")
+        settings = read_settings(args.file) or Settings()
+    elif args.add_rows:
+        raise ConfigError("--add-rows needs a workbook: achieveit-updates items PLAN_ID FILE.")
+    base_url = _base_url(args, settings)
+    _progress(f"Reading the plan items from {base_url}…", transient=True)
+    with _open_client(base_url) as client:
+        try:
+            fetched = fetch_items(client, split_plan_ids(args.plan_id), take=args.take)
+        finally:
+            _end_progress()
+    result = fetched.as_json()
+    if args.file:
+        from .itemsheet import fill_workbook
+
+        filled = fill_workbook(args.file, fetched.items, add_rows=args.add_rows)
+        result["added_rows"] = [{"row": r, "external_id": i} for r, i in filled.added]
+        if not args.json:
+            name = Path(args.file).name
+            print(f"Wrote {_count(filled.items, 'item')} into the Plan Items sheet of {name}.")
+            if args.add_rows:
+                print(
+                    f"Added {_count(len(filled.added), 'Updates row')} for items without one"
+                    + (
+                        f" (rows {filled.added[0][0]}-{filled.added[-1][0]})."
+                        if filled.added
+                        else "."
+                    )
+                )
+    elif not args.json:
+        _print_items(fetched.items)
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    elif fetched.note:
+        print(fetched.note)
+    return EXIT_OK
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _print_items(items: Sequence[Any]) -> None:
+    columns = [
+        ("External ID", [i.external_id for i in items]),
+        ("Name", [i.name for i in items]),
+        ("Status", [i.status for i in items]),
+        ("Current Value", ["" if i.current_value is None else str(i.current_value) for i in items]),
+    ]
+    widths = [min(max([len(h), *map(len, v)]), 40) for h, v in columns]
+    print("  ".join(h.ljust(w) for (h, _), w in zip(columns, widths, strict=True)).rstrip())
+    for n in range(len(items)):
+        cells = [v[n][:40].ljust(w) for (_, v), w in zip(columns, widths, strict=True)]
+        print("  ".join(cells).rstrip())
+    print(f"{_count(len(items), 'item')}.")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     base_url = _base_url(args, Settings())
     with _open_client(base_url) as client:
@@ -523,6 +588,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-write-back", action="store_true", help="leave the workbook unchanged")
     p.set_defaults(run=cmd_refresh)
 
+    p = sub.add_parser(
+        "items",
+        help="get a plan's items from AchieveIt: print them, or fill a workbook's Plan Items sheet",
+    )
+    p.add_argument("plan_id", metavar="PLAN_ID", help="from 'Copy Plan ID' (several: a,b)")
+    p.add_argument("file", nargs="?", metavar="FILE", help=".xlsx or .xlsm to fill")
+    _target_flags(p)
+    p.add_argument(
+        "--add-rows",
+        action="store_true",
+        help="add an Updates row (External ID filled, the rest blank) per item without one",
+    )
+    p.add_argument("--take", type=_whole, default=100, metavar="N", help="items per page")
+    p.add_argument("--json", action="store_true", help="print the items as JSON")
+    p.set_defaults(run=cmd_items)
+
     p = sub.add_parser("status", help="ask AchieveIt how a job is doing")
     p.add_argument("job_id")
     _target_flags(p)
@@ -573,6 +654,12 @@ def _csv_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-header", action="store_true", help="leave out the CSV header row")
     p.add_argument("--no-comment", action="store_true", help="leave out the Comment column")
     p.add_argument("--date-format", choices=DATE_FORMATS, help="date format in the CSV")
+
+
+def _whole(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
 
 
 def _positive(text: str) -> float:

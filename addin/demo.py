@@ -49,7 +49,7 @@ def run_demo(where: Path) -> int:
         code = main(["submit", str(good), "--base-url", sandbox.url, "--wait", "--timeout", "10"])
         stored = len(sandbox.latest_updates())
 
-    _step("4. What the workbook now says (columns F..K were written by the tool):")
+    _step("4. What the workbook now says (columns F..L were written by the tool):")
     for line in _result_lines(good):
         print("   " + line)
     print(

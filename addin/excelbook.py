@@ -1,7 +1,7 @@
 """The live workbook as the ribbon buttons see it: one read per sheet, bounded block writes.
 
 Excel round trips are slow (COM on Windows, AppleScript on Mac), so a press makes a fixed number
-of them whatever the row count: each sheet is read in one call, the tool columns F..K are written
+of them whatever the row count: each sheet is read in one call, the tool columns F..L are written
 as one block, and the red/amber cells come from two conditional-format rules of the template
 driven by the hidden Marks column (see addin/marks.py) inside that block. Nothing in the input
 columns A..E is ever written. `ExcelSheets` is the sheet port of addin/submission.py.
@@ -30,12 +30,13 @@ from .cells import (
 )
 from .cells import is_blank as _blank
 from .errors import WorkbookError
-from .marks import INPUT_WIDTH, ISSUES_COL, SENT_COL, TOOL_HEADERS
+from .marks import INPUT_WIDTH, ISSUES_COL, LAST_TOOL_COL, TOOL_HEADERS
+from .planitems import ITEM_HEADERS, PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE, KnownItem, known_items
 
 if TYPE_CHECKING:
     from .submission import SheetChanges, Snapshot
 
-READ_WIDTH = SENT_COL  # A..K
+READ_WIDTH = LAST_TOOL_COL  # A..L
 METRIC_INDEX = model.COLUMNS.index(model.METRIC)  # 0-based
 BLOAT_ROWS = 5_000  # past this, check the used range isn't just formatting (one call per column)
 
@@ -130,7 +131,7 @@ def _mark_percent_metrics(sheet: xw.Sheet, table: model.Table) -> model.Table:
 
 @dataclass
 class UpdatesSheet:
-    """What one read of the Updates sheet gives: its cells A..K and the Table built from them."""
+    """What one read of the Updates sheet gives: its cells A..L and the Table built from them."""
 
     sheet: xw.Sheet
     cells: list[list[Any]]
@@ -167,12 +168,20 @@ def read_updates(book: xw.Book) -> UpdatesSheet:
 
 
 def _check_result_headers(updates: UpdatesSheet) -> None:
-    """F..K of the header row must be empty or the tool's own headers: the tool writes there."""
+    """F..L of the header row must be empty or the tool's own headers: the tool writes there."""
     row = updates.header_row
     clash = result_header_clash(updates.cells[row - 1][ISSUES_COL - 1 :])
     if clash is not None:
         place = f"On the {updates.table.sheet} sheet"
         raise WorkbookError(result_header_message(place, row, *clash))
+
+
+def read_plan_items(book: xw.Book) -> dict[str, KnownItem] | None:
+    """The Plan Items sheet's items by External ID, in one read; None without the sheet."""
+    sheet = find_sheet(book, PLAN_ITEMS_SHEET)
+    if sheet is None:
+        return None
+    return known_items(_read_block(sheet, 0, min_width=len(ITEM_HEADERS)))
 
 
 def read_settings(book: xw.Book) -> model.Settings:
@@ -236,13 +245,47 @@ def _prepare_log(log: LogSheet) -> xw.Sheet:
 
 
 def write_tools(updates: UpdatesSheet, tools: Mapping[int, model.ToolCells]) -> None:
-    """F..K of the header row and every data row, as one block: the tool's headers, then each
+    """F..L of the header row and every data row, as one block: the tool's headers, then each
     row's cells from `tools` (rows it lacks are emptied). The inputs A..E are not touched."""
     last = max([len(updates.cells), *tools])
     block: list[list[Any]] = [list(TOOL_HEADERS)]
     for row in range(updates.header_row + 1, last + 1):
         block.append(list(tools.get(row, model.ToolCells()).values()))
     updates.sheet.range((updates.header_row, ISSUES_COL)).value = block
+
+
+def write_plan_items(book: xw.Book, rows: Sequence[Sequence[Any]]) -> None:
+    """The Plan Items sheet holding exactly `rows` (planitems.sheet_rows), its table fitted:
+    at most four calls (a new sheet: add it, format A as Text; else clear it; the values; the
+    table)."""
+    sheet = find_sheet(book, PLAN_ITEMS_SHEET)
+    if sheet is None:
+        sheet = book.sheets.add(PLAN_ITEMS_SHEET, after=book.sheets[-1])
+        sheet.range("A:A").number_format = "@"  # IDs stay text: "00731" keeps its zeros
+    else:
+        sheet.clear_contents()  # fewer items than last time: no stale rows below
+    sheet.range((1, 1)).value = [list(r) for r in rows]
+    area = sheet.range((1, 1), (max(2, len(rows)), len(rows[0])))
+    table = next((t for t in sheet.tables), None)
+    if table is None:
+        sheet.tables.add(
+            source=area,
+            has_headers=True,
+            table_style_name="TableStyleMedium2",
+            name=PLAN_ITEMS_TABLE,
+        )
+    else:
+        table.resize(area)
+
+
+def append_external_ids(updates: UpdatesSheet, ids: Sequence[str]) -> int:
+    """New Updates rows below the last update, External ID only (two calls: Text format, then
+    the IDs as one column); the first new row."""
+    first = (updates.table.rows[-1].number if updates.table.rows else updates.header_row) + 1
+    column = updates.sheet.range((first, 1), (first + len(ids) - 1, 1))
+    column.number_format = "@"
+    column.value = [[external_id] for external_id in ids]
+    return first
 
 
 def select_first(updates: UpdatesSheet, report: model.Report) -> None:
@@ -324,7 +367,7 @@ def _log_rows(log: LogSheet) -> list[model.LogRow]:
 
 class ExcelSheets:
     """Updates, Settings and Log of a live workbook: read once per sheet; each write() is one
-    block over F..K plus one call per new Log row; Log State/Message changes wait for commit()
+    block over F..L plus one call per new Log row; Log State/Message changes wait for commit()
     and go as one block (so a press updates the Log with a fixed number of calls)."""
 
     records = True
@@ -340,11 +383,12 @@ class ExcelSheets:
 
         updates = self.updates = read_updates(self.book)
         settings = read_settings(self.book) if with_settings else model.Settings()
+        items = read_plan_items(self.book) if with_settings else None  # not for Clear Results
         self.log = read_log(self.book) if with_log else None
         tools = {}
         if updates.table.header_row is not None:
             for r in updates.data_rows:
-                tools[r] = model.ToolCells.of(updates.cells[r - 1][ISSUES_COL - 1 : SENT_COL])
+                tools[r] = model.ToolCells.of(updates.cells[r - 1][ISSUES_COL - 1 : LAST_TOOL_COL])
         return Snapshot(
             table=updates.table,
             settings=settings,
@@ -355,6 +399,7 @@ class ExcelSheets:
             tools={r: cells for r, cells in tools.items() if any(cells.values())},
             log=_log_rows(self.log) if self.log else [],
             next_log_row=self.log.rows().stop if self.log else 2,
+            items=items,
         )
 
     def check_writable(self) -> None:

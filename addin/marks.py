@@ -16,12 +16,16 @@ from .model import COLUMNS, ERROR, RESULT_COLUMNS, WARNING, Severity
 
 MARKS_HEADER = "Marks"
 MARKS_COLUMN = "J"
-MARKS_INDEX = 9  # 0-based: A..E inputs, F..I results, J marks, K sent
+MARKS_INDEX = 9  # 0-based: A..E inputs, F..I results, J marks, K sent, L item
 EXCEL_MAX_ROWS = 1_048_576
 # What each row last sent (addin/sendstate.py): hidden like Marks, inside the table so a sort
 # moves it with its row.
 SENT_HEADER = "Sent"
 SENT_COLUMN = "K"
+# The name of the row's item on the Plan Items sheet (Get Plan Items), shown beside the inputs'
+# results: visible, and last, so that copies made before it keep F..K where they were.
+ITEM_HEADER = "Item"
+ITEM_COLUMN = "L"
 
 # The Updates sheet's layout, for every reader and writer: columns are 1-based, as in Excel.
 INPUT_WIDTH = len(COLUMNS)  # A..E, the user's
@@ -29,9 +33,12 @@ ISSUES_COL = INPUT_WIDTH + 1  # F
 JOB_ID_COL = ISSUES_COL + 1  # G, then Job Status (H) and Checked At (I)
 MARKS_COL = MARKS_INDEX + 1  # J
 SENT_COL = MARKS_COL + 1  # K
-TOOL_HEADERS: tuple[str, ...] = (*RESULT_COLUMNS, MARKS_HEADER, SENT_HEADER)  # F..K: the tool's
+ITEM_COL = SENT_COL + 1  # L
+# F..L: the tool's columns, in model.ToolCells order.
+TOOL_HEADERS: tuple[str, ...] = (*RESULT_COLUMNS, MARKS_HEADER, SENT_HEADER, ITEM_HEADER)
 HIDDEN_COLUMNS: tuple[str, ...] = (MARKS_COLUMN, SENT_COLUMN)  # for the rules and the tool only
-LAST_TOOL_COLUMN = SENT_COLUMN
+LAST_TOOL_COLUMN = ITEM_COLUMN
+LAST_TOOL_COL = ITEM_COL
 
 ERROR_CODE = "E"
 WARNING_CODE = "W"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 # The five input columns, in the order the AchieveIt article requires.
@@ -236,6 +236,7 @@ class Settings:
     date_format: str = DATE_ISO
     statuses: tuple[str, ...] = DEFAULT_STATUSES
     submit_wait_seconds: float = 20.0
+    plan_ids: tuple[str, ...] = ()  # the plans Get Plan Items reads ("Copy Plan ID")
 
 
 # Labels of the Settings sheet (column A) -> Settings field. Statuses are a list of their own.
@@ -246,6 +247,7 @@ SETTINGS_LABELS: dict[str, str] = {
     "Include comments": "include_comment",
     "CSV date format": "date_format",
     "Submit waits (seconds)": "submit_wait_seconds",
+    "Plan ID": "plan_ids",
 }
 STATUSES_LABEL = "Statuses"
 STATUSES_NAME = "AchieveItStatuses"  # workbook-level defined name of the statuses list
@@ -273,7 +275,7 @@ class JobOutcome:
 
 @dataclass(frozen=True)
 class ToolCells:
-    """One Updates row's tool cells F..K, in marks.TOOL_HEADERS order: as read, or to write.
+    """One Updates row's tool cells F..L, in marks.TOOL_HEADERS order: as read, or to write.
 
     Values are as the sheet holds them (text, a datetime for Checked At, None when empty).
     """
@@ -284,15 +286,25 @@ class ToolCells:
     checked_at: Any = None
     marks: Any = None
     sent: Any = None  # the fingerprint of what the row last sent (addin/sendstate.py)
+    item: Any = None  # the name of the row's item on the Plan Items sheet (not sent, not hashed)
 
     def values(self) -> tuple[Any, ...]:
-        return (self.issues, self.job_id, self.job_status, self.checked_at, self.marks, self.sent)
+        return (
+            self.issues,
+            self.job_id,
+            self.job_status,
+            self.checked_at,
+            self.marks,
+            self.sent,
+            self.item,
+        )
 
     @classmethod
     def of(cls, values: Sequence[Any]) -> ToolCells:
         """From the cells F.. of a row as read (short rows are padded, blanks become None)."""
-        cells = [None if is_blank(v) else v for v in list(values)[:6]]
-        return cls(*(cells + [None] * (6 - len(cells))))
+        width = len(fields(cls))
+        cells = [None if is_blank(v) else v for v in list(values)[:width]]
+        return cls(*(cells + [None] * (width - len(cells))))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The functions behind the Excel ribbon buttons: a thin xlwings adapter over the engine.
 
-The workbook template's VBA calls `addin.ribbon.<button>()` for the seven buttons below; each
+The workbook template's VBA calls `addin.ribbon.<button>()` for the eight buttons below; each
 runs through `_button`, which shows expected failures (AddinError) as they are, and for anything
 else shows a short alert and writes the traceback to a log file (`log_folder()`), with any API
 key seen in this run redacted.
@@ -9,7 +9,7 @@ Each click starts a fresh Python (RunPython), so only xlwings and the small shar
 at import; the rules, CSV writer, HTTP client and key store load when a button needs them.
 Reading and writing the sheets (a fixed number of Excel calls per press) is addin/excelbook.py;
 alerts, the status bar and the Tk dialogs are addin/dialogs.py; the one-press-at-a-time marker
-is addin/presslock.py. The VBA passes the template version of its buttons (`template=2`): a press
+is addin/presslock.py. The VBA passes the template version of its buttons (`template=3`): a press
 from an older (or newer) workbook says once, in its own message, what to do
 (addin/upgradenotice.py).
 """
@@ -434,6 +434,67 @@ def export_csv(
         ) from None
     count = len(report.updates)
     dialogs.alert(book, f"Saved {count} update{'s' if count != 1 else ''} to {target}.", title)
+
+
+@_button("Get Plan Items", exclusive=True)
+def get_plan_items(
+    book: xw.Book,
+    *,
+    status: dialogs.StatusBar,
+    client_factory: Callable[[str, str], Any] = _default_client,
+    confirm: dialogs.Confirm = dialogs.confirm,
+) -> None:
+    """Fill the Plan Items sheet with the items of the Settings sheet's plans; offer an Updates
+    row for each item without one. The Updates sheet's inputs are never changed."""
+    from . import submission
+    from .api import DEFAULT_TAKE
+    from .excelbook import append_external_ids, write_plan_items
+    from .planitems import fetch_items, known_items, new_update_ids, sheet_rows
+
+    title = dialogs.window_title("Get Plan Items")
+    settings = read_settings(book)
+    if not settings.plan_ids:
+        raise ConfigError(
+            "No Plan ID is set. In AchieveIt, open the plan card's menu, choose 'Copy Plan ID', "
+            "and paste it into the Value cell of 'Plan ID' on the Settings sheet (several "
+            "plans: separate them with commas). No such row? Type Plan ID in column A of an "
+            "empty row, or run `achieveit-updates workbook upgrade` on the closed workbook."
+        )
+    base_url = _base_url(settings)
+    status.show("AchieveIt: reading the plan items…")
+    client = client_factory(base_url, _api_key(base_url)[1])
+    try:
+        fetched = fetch_items(client, settings.plan_ids, take=DEFAULT_TAKE)
+    finally:
+        client.close()
+    rows = sheet_rows(fetched.items)
+    write_plan_items(book, rows)
+    plans = ", ".join(fetched.plan_ids)
+    text = f"The Plan Items sheet now lists {_plural(len(fetched.items), 'item')} of plan {plans}."
+    note = f"\n\n{fetched.note}" if fetched.note else ""
+    if find_sheet(book, model.UPDATES_SHEET) is None:
+        dialogs.alert(book, text + note, title)
+        return
+    port = ExcelSheets(book)
+    view = port.read(with_log=False, with_settings=False)
+    view.items = known_items(rows) or {}
+    updates = port.updates
+    wanted: list[str] = []
+    if updates is not None and updates.table.header_row is not None:
+        wanted = new_update_ids(fetched.items, (row.values[0] for row in updates.table.rows))
+    added: dict[int, str] = {}
+    if wanted:
+        question = (
+            f"{text}\n\n{_plural(len(wanted), 'item')} of the plan have no row on the Updates "
+            "sheet yet. Add a row for each, with its External ID filled in and the other cells "
+            "blank? Nothing is sent."
+        )
+        if updates is not None and confirm(book, question, title):
+            first = append_external_ids(updates, wanted)
+            added = {first + n: external_id for n, external_id in enumerate(wanted)}
+            text += f" Added {_plural(len(wanted), 'Updates row')} from row {first}."
+    submission.show_items(port, view, added)  # the Item column: one block
+    dialogs.alert(book, text + note, title)
 
 
 @_button("Set API Key")

@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from .model import (
     Unreadable,
     Update,
 )
+from .planitems import KnownItem, finder
 
 EXPECTED_HEADER = " | ".join(COLUMNS)
 _COLUMN_ORDER = {name: i for i, name in enumerate(COLUMNS)}
@@ -119,11 +120,17 @@ def validate_rows(
     *,
     statuses: Sequence[str] = DEFAULT_STATUSES,
     today: dt.date,
+    items: Mapping[str, KnownItem] | None = None,
     date1904: bool = False,
 ) -> Report:
     """Check every row; return the findings and the updates of the rows without errors.
-    `date1904`: the rows come from a workbook in Excel's 1904 date system (for hints)."""
-    checker = _RowChecker(statuses, today, date1904)
+
+    `items` (the Plan Items sheet's, by External ID): an External ID not among them is an
+    error with the nearest known ID as its hint, and a metric item without a Current Metric
+    Value a warning. None checks no ID against a plan. `date1904`: the rows come from a
+    workbook in Excel's 1904 date system (for hints).
+    """
+    checker = _RowChecker(statuses, today, items, date1904)
     findings: list[Finding] = []
     updates: list[Update] = []
     count = 0
@@ -151,7 +158,11 @@ def validate_rows(
 
 
 def validate_table(
-    table: Table, *, statuses: Sequence[str] = DEFAULT_STATUSES, today: dt.date | None = None
+    table: Table,
+    *,
+    statuses: Sequence[str] = DEFAULT_STATUSES,
+    today: dt.date | None = None,
+    items: Mapping[str, KnownItem] | None = None,
 ) -> Report:
     """Header findings, the reader's own findings and row findings, in sheet order.
 
@@ -163,6 +174,7 @@ def validate_table(
         table.rows,
         statuses=statuses,
         today=dt.date.today() if today is None else today,
+        items=items,
         date1904=table.date1904,
     )
     findings = sorted([*header_findings, *table.findings, *rows.findings], key=_order)
@@ -210,8 +222,15 @@ def _long_date(day: dt.date) -> str:
 class _RowChecker:
     """Checks one row at a time against a status list and a 'today'."""
 
-    def __init__(self, statuses: Sequence[str], today: dt.date, date1904: bool = False) -> None:
+    def __init__(
+        self,
+        statuses: Sequence[str],
+        today: dt.date,
+        items: Mapping[str, KnownItem] | None = None,
+        date1904: bool = False,
+    ) -> None:
         self.today = today
+        self.items = _Plan(items) if items else None
         self.date1904 = date1904
         # Settings may hold blanks or the same status twice: the first spelling wins.
         self.by_key: dict[str, str] = {}
@@ -241,6 +260,8 @@ class _RowChecker:
         metric = self._metric(cell)
         as_of = self._as_of(cell)
         comment = self._comment(cell)
+        if self.items is not None and external_id is not None:
+            self.items.check(cell, external_id, metric is None and not cell.has_errors)
         key = None
         if external_id is not None and as_of is not None:
             key = (external_id.casefold(), as_of)
@@ -401,6 +422,57 @@ class _RowChecker:
 
 
 _METRIC_HINT = "Type a number such as 0.2 or 15, or leave the cell blank."
+
+
+class _Plan:
+    """The Plan Items sheet's IDs, and the nearest one to an unknown ID (remembered)."""
+
+    def __init__(self, items: Mapping[str, KnownItem]) -> None:
+        self.find = finder(items)
+        self.folded = {key.casefold(): item for key, item in items.items()}
+        self.keys = list(self.folded)
+        self.hints: dict[str, str] = {}
+
+    def check(self, cell: _Cells, external_id: str, metric_blank: bool) -> None:
+        item = self.find(external_id)
+        if item is None:
+            cell.error(
+                EXTERNAL_ID,
+                "unknown-id",
+                f"'{external_id}' is not an item of the plan on the Plan Items sheet: "
+                f"{self._hint(external_id)}",
+            )
+            return
+        if item.external_id != external_id:
+            cell.warn(
+                EXTERNAL_ID,
+                "id-case",
+                f"The plan writes this External ID '{item.external_id}': type it as the plan "
+                "has it (whether AchieveIt tells IDs apart by case is not documented).",
+            )
+        if item.has_metric and metric_blank:
+            name = f" ('{item.name}')" if item.name else ""
+            cell.warn(
+                METRIC,
+                "metric-expected",
+                f"This item{name} has a metric, but Current Metric Value is blank: type its "
+                "current value (AchieveIt may refuse an update of a metric item without one).",
+            )
+
+    def _hint(self, external_id: str) -> str:
+        key = external_id.casefold()
+        if key not in self.hints:
+            close = difflib.get_close_matches(key, self.keys, n=1, cutoff=0.6)
+            if close:
+                item = self.folded[close[0]]
+                name = f" ({item.name})" if item.name else ""
+                self.hints[key] = f"did you mean '{item.external_id}'{name}?"
+            else:
+                self.hints[key] = (
+                    "no known ID is close. Check it against 'Export External IDs', or press Get "
+                    "Plan Items if the item is new."
+                )
+        return self.hints[key]
 
 
 class _Cells:

@@ -74,4 +74,8 @@ def _setting_value(name: str, label: str, value: Any) -> Any:
                 f"such as 20; found {value!r}."
             )
         return number
+    if name == "plan_ids":
+        from .planitems import split_plan_ids
+
+        return split_plan_ids(value)
     return str(value).strip()

@@ -35,6 +35,7 @@ from .csvfile import fingerprint, sha256_hex, write_csv
 from .errors import ApiError, ConfigError, JobTimeout
 from .marks import row_codes
 from .model import Finding, JobOutcome, LogEntry, LogRow, Report, Settings, Table, ToolCells
+from .planitems import KnownItem, finder
 from .results import cell_marks, issues_text_by_row, job_findings, job_status_text
 from .sendstate import FAILED, PROCESSING, SUCCEEDED, UNKNOWN, SendPlan, job_state
 
@@ -64,6 +65,8 @@ class Snapshot:
     log: list[LogRow] = field(default_factory=list)
     next_log_row: int = 2
     stateful: bool = True  # False for a .csv input: there is no place to keep per-row state
+    # The Plan Items sheet's items by External ID; None without one (no ID is checked then).
+    items: dict[str, KnownItem] | None = None
 
     def apply(self, changes: SheetChanges) -> None:
         self.tools.update(changes.rows)
@@ -81,7 +84,7 @@ class Snapshot:
 
 @dataclass
 class SheetChanges:
-    """What to write: whole F..K of some rows, new Log rows, new State/Message of Log rows."""
+    """What to write: whole F..L of some rows, new Log rows, new State/Message of Log rows."""
 
     rows: dict[int, ToolCells] = field(default_factory=dict)
     log_new: dict[int, LogEntry] = field(default_factory=dict)
@@ -179,7 +182,9 @@ def connection(base_url: str, open_client: Callable[[str], Client]) -> Iterator[
 def check(view: Snapshot, today: dt.date | None = None) -> Report:
     from .rules import validate_table
 
-    return validate_table(view.table, statuses=view.settings.statuses, today=today)
+    return validate_table(
+        view.table, statuses=view.settings.statuses, today=today, items=view.items
+    )
 
 
 def plan(view: Snapshot, report: Report, **options: bool) -> SendPlan:
@@ -201,13 +206,54 @@ def findings_changes(view: Snapshot, findings: Sequence[Finding]) -> SheetChange
         return SheetChanges(header_findings=tuple(findings))
     texts = issues_text_by_row(f for f in findings if f.row > header)
     codes = row_codes(cell_marks(f for f in findings if f.row > header))
+    names = item_names(view)
     changes = SheetChanges(header_findings=tuple(f for f in findings if f.row <= header))
-    for row in sorted({*view.tools, *texts, *codes}):
+    for row in sorted({*view.tools, *texts, *codes, *(names or {})}):
         old = view.tools.get(row, ToolCells())
         new = replace(old, issues=texts.get(row), marks=codes.get(row))
+        if names is not None:  # without a Plan Items sheet the Item column stays as it is
+            new = replace(new, item=names.get(row))
         if new != old:
             changes.rows[row] = new
     return changes
+
+
+def item_names(view: Snapshot, added: Mapping[int, str] | None = None) -> dict[int, str] | None:
+    """Sheet row -> the name of its item on the Plan Items sheet, for the Item column; None
+    without a Plan Items sheet. `added`: rows being added (row -> External ID) not in view."""
+    if view.items is None or not view.table.header_row:
+        return None
+    find = finder(view.items)
+    ids = {**_raw_ids(view.table), **(added or {})}
+    names = {}
+    for row, external_id in ids.items():
+        item = find(external_id) if external_id else None
+        if item is not None and item.name:
+            names[row] = item.name
+    return names
+
+
+def item_changes(view: Snapshot, added: Mapping[int, str] | None = None) -> SheetChanges:
+    """Get Plan Items' change on the Updates sheet: each row's item name in the Item column
+    (`added` rows too: row -> External ID), nothing else."""
+    names = item_names(view, added)
+    changes = SheetChanges()
+    if names is None:
+        return changes
+    for row in sorted({*view.tools, *names}):
+        old = view.tools.get(row, ToolCells())
+        new = replace(old, item=names.get(row))
+        if new != old:
+            changes.rows[row] = new
+    return changes
+
+
+def show_items(port: SheetPort, view: Snapshot, added: Mapping[int, str] | None = None) -> None:
+    """Write item_changes (one block in Excel), then commit."""
+    changes = item_changes(view, added)
+    if changes:
+        _write(port, view, changes)
+    port.commit()
 
 
 def annotate(port: SheetPort, view: Snapshot, report: Report) -> None:

@@ -1,7 +1,7 @@
 """ "Your workbook is older: run `achieveit-updates workbook upgrade`", said once by a press.
 
 A press knows the template version of the buttons it came from without asking Excel: the VBA
-passes it (`addin.ribbon.validate(template=2)`; buttons made before versions pass none). When it
+passes it (`addin.ribbon.validate(template=3)`; buttons made before versions pass none). When it
 differs from the installed template, the press's own message gets a paragraph saying what to
 do: no extra dialog, nothing blocked. Only then is the workbook's path asked of Excel (one call),
 to name it in the command and to say it once per workbook and installed version on this

@@ -53,8 +53,9 @@ from .cells import is_blank as _blank
 from .csvfile import read_csv_table
 from .dates import DateProblem, from_serial, plain_number
 from .errors import WorkbookError
-from .marks import INPUT_WIDTH, ISSUES_COL, SENT_COL, TOOL_HEADERS
+from .marks import INPUT_WIDTH, ISSUES_COL, LAST_TOOL_COL, TOOL_HEADERS
 from .model import Finding, JobOutcome, LogEntry, LogRow, Row, Settings, Table, ToolCells
+from .planitems import PLAN_ITEMS_SHEET, KnownItem, known_items
 from .results import (
     ERROR_FILL,
     ERROR_FONT,
@@ -129,7 +130,7 @@ def read_log_hashes(path: str | os.PathLike[str]) -> set[str]:
 class FileSheets:
     """The sheet port of addin/submission.py over a workbook or .csv file.
 
-    read() opens the file once (the Updates table with its tool cells F..K, Settings, Log).
+    read() opens the file once (the Updates table with its tool cells F..L, Settings, Log).
     write() only collects; commit() saves everything collected in one atomic save, so a
     command makes at most one save whatever it records. `record=False` (--no-write-back) and a
     .csv input never write.
@@ -154,9 +155,12 @@ class FileSheets:
             table, tools = _table_and_tools(path, wb)
             settings = _settings(path, wb) or Settings()
             log = _log_rows(path, wb) if with_log else []
+            items = _plan_items(path, wb)
         self._table = table
         next_row = max([1, *(entry.row for entry in log)]) + 1
-        return Snapshot(table, settings, path.name, str(path.resolve()), tools, log, next_row)
+        return Snapshot(
+            table, settings, path.name, str(path.resolve()), tools, log, next_row, items=items
+        )
 
     def check_writable(self) -> None:
         if self.records and self._table is not None:
@@ -181,7 +185,7 @@ def check_writable(path: str | os.PathLike[str], table: Table) -> None:
 
     Checks that `path` is an .xlsx/.xlsm workbook (not password-protected, really a zip), that
     it is not open in Excel (no `~$` owner file) and can be opened for writing, that its folder
-    takes new files (the save goes through a temp file beside it), and that F..K of the
+    takes new files (the save goes through a temp file beside it), and that F..L of the
     header row of `table` are empty or hold the tool's own headers. The CLI calls it before
     POSTing, so a job is never queued whose results could not be recorded.
     """
@@ -241,11 +245,11 @@ def write_back(
 def write_changes(path: str | os.PathLike[str], table: Table, changes: Any) -> None:
     """Write submission.SheetChanges into the workbook, atomically.
 
-    Rows get their whole F..K (Issues, Job ID, Job Status, Checked At, Marks, Sent); empty
+    Rows get their whole F..L (Issues, Job ID, Job Status, Checked At, Marks, Sent, Item); empty
     values clear cells without creating empty ones. The tool's headers are written where
-    missing, J and K hidden, an Excel table over A..J grown to take K, and the two colour rules
-    added when the sheet lacks them (a plain .xlsx), never twice. Findings about the header row
-    (or about a missing header) go into a note on the header's A cell (A1 without a header),
+    missing, J and K hidden, an Excel table over A..J or A..K grown to take L, and the two
+    colour rules added when the sheet lacks them (a plain .xlsx), never twice. Findings about
+    the header row (or a missing header) go into a note on the header's A cell (A1 without one),
     since F of the header row holds the word 'Issues'. Log rows are written where the workflow
     placed them (State/Message changes merged in). Input cells A..E are never changed: not
     their values, not their formatting; formulas keep their calculated values and the sheets
@@ -256,22 +260,27 @@ def write_changes(path: str | os.PathLike[str], table: Table, changes: Any) -> N
     original = read_bytes(path)
     with openpyxl_quiet():
         wb = load_for_edit(path, original)
-        ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
-        header_row, header = _header(ws)
-        if header_row is not None:
-            # The file may have changed since `table` was read: check what is there now.
-            _check_result_headers(path, header_row, header[INPUT_WIDTH:])
-            _write_result_headers(ws, header_row)
-            for row, cells in sorted(changes.rows.items()):
-                if row > header_row:
-                    _write_tool_cells(ws, row, cells)
-            _ensure_mark_rules(ws, header_row)
-            _grow_table(ws, header_row)
-        if changes.header_findings is not None:
-            _write_header_note(ws, header_row, changes.header_findings)
-        if changes.log_new or changes.log_state:
-            _write_log(wb, changes.log_new, changes.log_state)
+        apply_changes(path, wb, table, changes)
         save_atomically(wb, path, original)
+
+
+def apply_changes(path: Path, wb: Any, table: Table, changes: Any) -> None:
+    """write_changes' edits on an open workbook (loaded by load_for_edit), not saved."""
+    ws = _find_sheet(wb.worksheets, table.sheet) or _pick_sheet(wb.worksheets)
+    header_row, header = _header(ws)
+    if header_row is not None:
+        # The file may have changed since `table` was read: check what is there now.
+        _check_result_headers(path, header_row, header[INPUT_WIDTH:])
+        _write_result_headers(ws, header_row)
+        for row, cells in sorted(changes.rows.items()):
+            if row > header_row:
+                _write_tool_cells(ws, row, cells)
+        _ensure_mark_rules(ws, header_row)
+        _grow_table(ws, header_row)
+    if changes.header_findings is not None:
+        _write_header_note(ws, header_row, changes.header_findings)
+    if changes.log_new or changes.log_state:
+        _write_log(wb, changes.log_new, changes.log_state)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,7 +293,7 @@ def _table(path: Path, wb: Any) -> Table:
 
 
 def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
-    """The Updates table, and the tool cells F..K of every row below the header that has any."""
+    """The Updates table, and the tool cells F..L of every row below the header that has any."""
     ws = _pick_sheet(wb.worksheets)
     tools: dict[int, ToolCells] = {}
     try:
@@ -297,7 +306,8 @@ def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
         percent_rows: set[int] = set()
         percent_style: dict[int, bool] = {}  # style id -> its number format shows a '%'
         with _exact_dates(wb) as cell_value:
-            for number, cells in enumerate(ws.iter_rows(min_row=start, max_col=SENT_COL), start):
+            rows = ws.iter_rows(min_row=start, max_col=LAST_TOOL_COL)
+            for number, cells in enumerate(rows, start):
                 values.append(_row_values(cells[:INPUT_WIDTH], cell_value))
                 if len(cells) > METRIC_COL and _is_percent(cells[METRIC_COL], percent_style):
                     percent_rows.add(number)
@@ -330,6 +340,17 @@ def _settings(path: Path, wb: Any) -> Settings | None:
     except UNREADABLE as exc:
         raise unreadable(path) from exc
     return parse_settings(rows)
+
+
+def _plan_items(path: Path, wb: Any) -> dict[str, KnownItem] | None:
+    """The Plan Items sheet's items by External ID (planitems.known_items); None without."""
+    ws = _find_sheet(wb.worksheets, PLAN_ITEMS_SHEET)
+    if ws is None:
+        return None
+    try:
+        return known_items([tuple(r) for r in ws.iter_rows(values_only=True)])
+    except UNREADABLE as exc:
+        raise unreadable(path) from exc
 
 
 def _log_rows(path: Path, wb: Any) -> list[LogRow]:
@@ -521,14 +542,14 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def _check_result_headers(path: Path, header_row: int, cells: Sequence[Any]) -> None:
-    """F..K of the header row (`cells`, from F on) must be empty or the tool's own headers."""
+    """F..L of the header row (`cells`, from F on) must be empty or the tool's own headers."""
     clash = result_header_clash(cells)
     if clash is not None:
         raise WorkbookError(result_header_message(f"In {path.name}", header_row, *clash))
 
 
 def _write_result_headers(ws: Any, header_row: int) -> None:
-    """Name the empty ones of F..K (checked by _check_result_headers) and hide J and K."""
+    """Name the empty ones of F..L (checked by _check_result_headers) and hide J and K."""
     for index, name in enumerate(TOOL_HEADERS):
         cell = ws.cell(header_row, ISSUES_COL + index)
         if _blank(cell.value):
@@ -563,7 +584,7 @@ def _hide_column(ws: Any, index: int) -> None:
 
 
 def _write_tool_cells(ws: Any, row: int, cells: ToolCells) -> None:
-    """F..K of one row: text made storable, Issues wrapped, Checked At shown as a time."""
+    """F..L of one row: text made storable, Issues wrapped, Checked At shown as a time."""
     for col, value in enumerate(cells.values(), start=ISSUES_COL):
         if isinstance(value, str):
             value = _cell_text(value) if value else None
@@ -661,10 +682,10 @@ def _excel_datetime(value: dt.datetime) -> dt.datetime:
 
 
 def _grow_table(ws: Any, header_row: int) -> None:
-    """An Excel table over the inputs and results that ends before K takes the tool's columns
-    up to K (a sort must move each row's Sent fingerprint with it). The added columns are named
-    in the table too: a table whose columns don't match its range is a corrupt file."""
-    last = SENT_COL
+    """An Excel table over the inputs and results that ends before L takes the tool's columns
+    up to L (a sort must move each row's Sent fingerprint and Item with it). The added columns
+    are named in the table too: a table whose columns don't match its range is a corrupt file."""
+    last = LAST_TOOL_COL
     for table in ws.tables.values():
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
         if min_col != 1 or min_row != header_row or max_col is None or max_row is None:

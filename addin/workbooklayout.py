@@ -6,7 +6,9 @@ says what a workbook lacks, `migrate_layout` puts it there: each header of marks
 in its column right of E (styled, sized, formatted and hidden as in the installed template),
 the Excel table around the updates widened over every tool column (a table's columns must match
 its range, or Excel calls the file corrupt), and the two colour rules. Nothing else is written:
-no input cell, no result, no other sheet.
+no input cell, no result. Since template 3 the upgrade also adds the Plan Items sheet (an empty
+table, filled by Get Plan Items) and each setting the Settings sheet lacks (a row below its
+last one, with the template's default and explanation); nothing of the user's moves.
 
 A column of the user's where a tool column must go is never moved or overwritten: the
 migration is refused, saying which cell to move.
@@ -89,16 +91,55 @@ def migrate_layout(wb: Any) -> list[str]:
 
 
 def _migrate(wb: Any, *, apply: bool) -> list[str]:
+    changes = _plan_items_sheet(wb, apply=apply) + _settings_rows(wb, apply=apply)
     ws = updates_sheet(wb)
     row = None if ws is None else header_row(ws)
     if ws is None or row is None:
-        return []  # no table of updates to lay out: the readers say so when it matters
-    changes: list[str] = []
+        return changes  # no table of updates to lay out: the readers say so when it matters
     for column in template_columns():
         changes += _tool_column(ws, row, column, apply=apply)
     changes += _table(ws, row, apply=apply)
     changes += _colour_rules(ws, row, apply=apply)
     return changes
+
+
+def _plan_items_sheet(wb: Any, *, apply: bool) -> list[str]:
+    """The Plan Items sheet (template 3), empty, when the workbook has none."""
+    from .itemsheet import write_sheet
+    from .planitems import PLAN_ITEMS_SHEET, sheet_rows
+
+    if sheet_index(wb.sheetnames, PLAN_ITEMS_SHEET) is not None:
+        return []
+    if apply:
+        write_sheet(wb, sheet_rows([]))
+    return [f"added the {PLAN_ITEMS_SHEET} sheet (filled by Get Plan Items)"]
+
+
+def _settings_rows(wb: Any, *, apply: bool) -> list[str]:
+    """The settings the Settings sheet lacks, each in a row of its own below the last one,
+    with the template's default value and explanation. Rows are found by label, so the
+    user's own order and values stay as they are."""
+    from .template.sheets import settings_rows
+
+    index = sheet_index(wb.sheetnames, model.SETTINGS_SHEET)
+    if index is None:
+        return []  # no Settings sheet: the defaults apply, as before
+    ws = wb.worksheets[index]
+    labels = {normal_label(_value(ws, r, 1)) for r in range(1, ws.max_row + 1)}
+    missing = [r for r in settings_rows(model.Settings()) if r[0].casefold() not in labels]
+    if not missing:
+        return []
+    filled = (r for (r, c), cell in ws._cells.items() if c <= 3 and not is_blank(cell.value))
+    last = max(filled, default=0)
+    free = last + 1
+    while any(not is_blank(_value(ws, free, c)) for c in (1, 2, 3)):
+        free += 1
+    if apply:
+        for offset, (label, value, meaning) in enumerate(missing):
+            ws.cell(free + offset, 1).value = label
+            ws.cell(free + offset, 2).value = value
+            ws.cell(free + offset, 3).value = meaning
+    return [f"added the setting '{label}' to the {ws.title} sheet" for label, _, _ in missing]
 
 
 def _cells_below(ws: Any, row: int, index: int) -> Iterator[Any]:

@@ -88,7 +88,8 @@ def test_find_header_reads_no_further_than_it_must():
         ([None, None, "job status", None, 7], (4, 7)),
         (["Issues", "Marks"], (1, "Marks")),  # the right names in the wrong place
         ([None] * 5 + ["Anything"], (5, "Anything")),  # K holds the Sent fingerprints
-        ([None] * 6 + ["Anything"], None),  # L and beyond are the user's
+        ([None] * 6 + ["Anything"], (6, "Anything")),  # L holds the items' names
+        ([None] * 7 + ["Anything"], None),  # M and beyond are the user's
     ],
 )
 def test_result_header_clash(cells, expected):
@@ -106,7 +107,7 @@ def test_result_header_message(place, row, index, value, start):
     message = result_header_message(place, row, index, value)
     assert message.startswith(start)
     assert "Issues, Job ID, Job Status, Checked At, Marks" in message
-    assert "Move that column to the right of K (or clear the cell)" in message
+    assert "Move that column to the right of L (or clear the cell)" in message
 
 
 LOG = list(model.LOG_COLUMNS)

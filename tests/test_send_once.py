@@ -190,8 +190,8 @@ def test_a_workbook_from_before_sends_every_row_once_and_the_log_still_guards(
     path = tmp_path / "old.xlsx"
     write_sample_workbook(path, twelve_rows())
     assert run(capsys, "submit", path, "--base-url", sandbox.url, "--wait")[0] == 0
-    # As the previous release left it: job results, a Log, but no Sent column.
-    edit_sheet(path, lambda ws: ws.delete_cols(11))
+    # As the previous release left it: job results, a Log, but no Sent (nor Item) column.
+    edit_sheet(path, lambda ws: ws.delete_cols(11, 2))
     code, out, err = run(capsys, "submit", path, "--base-url", sandbox.url)
     assert code == 1 and "already sent from this workbook" in err
     assert len(sandbox.jobs()) == 1

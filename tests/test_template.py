@@ -25,10 +25,12 @@ import markcodes
 import openpyxl
 import pytest
 import xlwings
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import marks, model
 from addin.cli import main as cli_main
+from addin.planitems import ITEM_HEADERS, PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE
 from addin.results import ERROR_FILL, ERROR_FONT, WARNING_FILL, WARNING_FONT
 from addin.template import build as template_build
 from addin.template.__main__ import main as template_main
@@ -61,7 +63,13 @@ from addin.template.sheets import (
     XLWINGS_CONF,
 )
 from addin.template.version import TEMPLATE_VERSION, VERSION_NAME
-from addin.template.wiring import Call, run_python_calls, wiring_problems, xlwings_vba_version
+from addin.template.wiring import (
+    Call,
+    callback_body,
+    run_python_calls,
+    wiring_problems,
+    xlwings_vba_version,
+)
 from addin.workbookfile import interpreter_conf
 
 REPO = Path(__file__).resolve().parent.parent
@@ -258,7 +266,11 @@ def test_compare_templates_names_a_changed_vba_module(
     ("old", "new", "expected"),
     [
         ("validate(template=", "validate_all(template=", "addin.ribbon.validate_all does not"),
-        ("submit(template=2)", "submit(template=1)", "it says template 1, not 2"),
+        (
+            f"submit(template={TEMPLATE_VERSION})",
+            "submit(template=1)",
+            f"it says template 1, not {TEMPLATE_VERSION}",
+        ),
         ("Sub OnSubmit(", "Sub OnSend(", "module AchieveIt has no Sub OnSubmit"),
     ],
 )
@@ -490,6 +502,7 @@ def test_keytips_are_unique_and_the_tab_clashes_with_no_built_in_tab() -> None:
         ("btnSubmit", "Submit"),
         ("btnRefreshStatus", "Refresh Status"),
         ("btnExportCsv", "Export CSV\u2026"),  # it asks where to save: the ellipsis says so
+        ("btnGetPlanItems", "Get Plan Items"),
         ("btnSetApiKey", "Set API Key"),
         ("btnOpenSettings", "Settings"),
     ],
@@ -539,15 +552,17 @@ def test_every_font_names_its_face_and_size(book: openpyxl.Workbook, sheet: str)
 def test_sheet_order_active_sheet_and_hidden_conf(book: openpyxl.Workbook) -> None:
     assert tuple(book.sheetnames) == SHEET_ORDER
     assert book.active is not None and book.active.title == model.UPDATES_SHEET
-    assert [ws.sheet_state for ws in book.worksheets] == ["visible"] * 4 + ["hidden"]
+    assert [ws.sheet_state for ws in book.worksheets] == ["visible"] * 5 + ["hidden"]
 
 
 def test_updates_sheet_layout(book: openpyxl.Workbook) -> None:
     ws = book[model.UPDATES_SHEET]
     header = tuple(c.value for c in ws[1])
-    assert header == (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER, "Sent")
+    assert header == (*model.COLUMNS, *model.RESULT_COLUMNS, marks.MARKS_HEADER, "Sent", "Item")
     table = ws.tables[UPDATES_TABLE]
-    assert table.ref == f"A1:K{ws.max_row}"
+    assert table.ref == f"A1:L{ws.max_row}"
+    assert not ws.column_dimensions[marks.ITEM_COLUMN].hidden  # the item's name is for people
+    assert ws.column_dimensions[marks.ITEM_COLUMN].number_format == "@"
     assert [c.name for c in table.tableColumns] == list(header)
     assert table.tableStyleInfo is not None and table.tableStyleInfo.name
     assert ws.freeze_panes == "A2"
@@ -571,7 +586,7 @@ def test_updates_example_rows_are_valid_kinds_of_values(book: openpyxl.Workbook)
         assert metric is None or isinstance(metric, int | float)
         assert as_of is not None and as_of.year == 2026
         assert "replace or delete" in comment
-        assert row[5:] == (None,) * 6  # no results, no marks, nothing sent
+        assert row[5:] == (None,) * len(marks.TOOL_HEADERS)  # no results, marks, sends, items
 
 
 @pytest.mark.parametrize(
@@ -589,7 +604,7 @@ def test_marks_and_sent_columns_are_hidden_inside_the_table(
     hidden = [letter for letter, dim in ws.column_dimensions.items() if dim.hidden]
     assert hidden == [marks.MARKS_COLUMN, marks.SENT_COLUMN]
     table = ws.tables[UPDATES_TABLE]
-    assert table.ref.split(":")[1].startswith(marks.SENT_COLUMN)
+    assert table.ref.split(":")[1].startswith(marks.LAST_TOOL_COLUMN)
     assert table.tableColumns[index].name == header
 
 
@@ -744,6 +759,8 @@ def test_settings_sheet_holds_the_default_settings(book: openpyxl.Workbook) -> N
     defaults = model.Settings()
     for label, value, _ in (row[:3] for row in rows):
         expected = getattr(defaults, model.SETTINGS_LABELS[label])
+        if isinstance(expected, tuple):  # Plan ID: none by default, several joined by commas
+            expected = ", ".join(expected)
         assert (value or "") == expected, label
     text = " ".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v)
     assert "never stored in this workbook" in text and "gov-api" in text
@@ -779,6 +796,43 @@ def test_whole_column_number_formats(
 ) -> None:
     assert DATETIME_FORMAT == "yyyy-mm-dd hh:mm"
     assert book[sheet].column_dimensions[letter].number_format == number_format
+
+
+def test_get_plan_items_button_reaches_its_function_and_says_nothing_is_sent(
+    modules: dict[str, str],
+) -> None:
+    button = RIBBON_ROOT.find(f".//{{{UI_NS}}}button[@id='btnGetPlanItems']")
+    assert button is not None and button.get("onAction") == "AchieveIt.OnGetPlanItems"
+    body = callback_body(modules["AchieveIt"], "OnGetPlanItems")
+    assert body is not None
+    (call,) = run_python_calls(body)
+    assert isinstance(call, Call)
+    assert (call.module, call.function, call.template) == (
+        "addin.ribbon",
+        "get_plan_items",
+        TEMPLATE_VERSION,
+    )
+    supertip = button.get("supertip", "")
+    for words in ("Plan Items sheet", "Settings sheet", "Plan ID", "nothing is sent"):
+        assert words in supertip
+
+
+def test_plan_items_sheet_is_an_empty_table_of_the_item_headers(book: openpyxl.Workbook) -> None:
+    ws = book[PLAN_ITEMS_SHEET]
+    assert [c.value for c in ws[1]] == list(ITEM_HEADERS)
+    assert all(c.value is None for c in ws[2])
+    table = ws.tables[PLAN_ITEMS_TABLE]
+    assert table.ref == f"A1:{get_column_letter(len(ITEM_HEADERS))}2"
+    assert [c.name for c in table.tableColumns] == list(ITEM_HEADERS)
+    assert ws.column_dimensions["A"].number_format == "@"  # IDs stay text
+    assert ws.sheet_properties.codeName == CODE_NAMES[PLAN_ITEMS_SHEET]
+
+
+def test_settings_sheet_has_an_empty_plan_id(book: openpyxl.Workbook) -> None:
+    ws = book[model.SETTINGS_SHEET]
+    rows = {row[0]: row[1:3] for row in ws.iter_rows(max_col=3, values_only=True)}
+    value, meaning = rows["Plan ID"]
+    assert value is None and "Copy Plan ID" in meaning and "commas" in meaning
 
 
 def test_log_sheet_has_only_its_header(book: openpyxl.Workbook) -> None:

@@ -669,7 +669,7 @@ def test_users_own_note_is_left_alone(tmp_path: Path) -> None:
 def test_a_foreign_tool_column_is_refused(tmp_path: Path, extra: list[Any], cell: str) -> None:
     path = build_workbook(tmp_path / "u.xlsx", ROWS, header=[*HEADER, *extra])
     before = path.read_bytes()
-    with pytest.raises(WorkbookError, match=f"{cell} holds .*; the tool needs columns F..K"):
+    with pytest.raises(WorkbookError, match=f"{cell} holds .*; the tool needs columns F..L"):
         workbook.write_back(path, table=workbook.read_table(path), findings=FINDINGS)
     assert path.read_bytes() == before
 
@@ -864,9 +864,10 @@ def test_macro_workbook_keeps_vba_ribbon_and_features(tmp_path: Path) -> None:
 
     wb = openpyxl.load_workbook(path, keep_vba=True)
     ws = wb["Updates"]
-    # The table grew to take the Sent column K, named in the table too.
-    assert ws.tables["UpdatesTable"].ref == "A1:K6"
-    assert [c.name for c in ws.tables["UpdatesTable"].tableColumns][-2:] == ["Marks", "Sent"]
+    # The table grew to take the Sent column K and the Item column L, named in the table too.
+    assert ws.tables["UpdatesTable"].ref == "A1:L6"
+    names = [c.name for c in ws.tables["UpdatesTable"].tableColumns][-3:]
+    assert names == ["Marks", "Sent", "Item"]
     assert [(str(dv.sqref), dv.formula1) for dv in ws.data_validations.dataValidation] == [
         ("B2:B6", model.STATUSES_NAME)
     ]
@@ -1104,8 +1105,8 @@ def _refuse_writing(monkeypatch: Any, path: Path) -> None:
         ("lock file", r"u\.xlsx is open in Excel \(or another program\): close it"),
         ("read-only", r"permission denied\. If it is open in another program, close it"),
         ("folder", r"Can't save into .*: you may not create files in that folder"),
-        ("foreign F1", r"cell F1 holds 'Owner'; the tool needs columns F\.\.K"),
-        ("foreign J3", r"cell J3 holds 7; the tool needs columns F\.\.K"),
+        ("foreign F1", r"cell F1 holds 'Owner'; the tool needs columns F\.\.L"),
+        ("foreign J3", r"cell J3 holds 7; the tool needs columns F\.\.L"),
         ("not a zip", r"is not a readable Excel workbook"),
         ("password", r"is password-protected"),
     ],

@@ -27,6 +27,7 @@ from workbook_factory import rewrite_part, set_formula_results
 from addin import marks, model, package, workbook, workbookfile
 from addin.cli import main
 from addin.errors import ConfigError
+from addin.planitems import ITEM_HEADERS, PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE
 from addin.sandbox import start_sandbox
 from addin.template.build import RIBBON_XML, UI_REL, vba_modules
 from addin.template.compare import vba_sources
@@ -37,6 +38,7 @@ from addin.workbookfile import interpreter_conf, settings_from_flags
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PREVIOUS = FIXTURES / "template-43f5f3c.xlsm"  # the last release before versions
+TEMPLATE_2 = FIXTURES / "template-59b2bcf.xlsm"  # F..K, no Plan Items sheet, no Plan ID
 FIRST = FIXTURES / "template-e475ddd.xlsm"  # tool columns F..I only, no colour rules
 LAST_TOOL_COL = marks.ISSUES_COL + len(marks.TOOL_HEADERS) - 1
 USER_COL = LAST_TOOL_COL + 3  # a column of the user's, well right of the tool's
@@ -147,9 +149,13 @@ def cell_facts(path: Path) -> dict[tuple[str, str], tuple[Any, ...]]:
 
 
 def added_headers(before: dict[tuple[str, str], tuple[Any, ...]]) -> set[tuple[str, str]]:
-    """The tool columns' header cells a workbook lacked (cell_facts keys): the upgrade adds them."""
+    """The cells a workbook lacked that the upgrade adds (cell_facts keys): the tool columns'
+    headers, the Plan Items sheet's header row and empty table row (template 3), and the
+    settings rows the Settings sheet lacked (A..C)."""
     cells = {(model.UPDATES_SHEET, f"{get_column_letter(c)}1")
              for c in range(marks.ISSUES_COL, LAST_TOOL_COL + 1)}  # fmt: skip
+    cells |= {(PLAN_ITEMS_SHEET, f"{letter}{row}") for letter in "ABCDEF" for row in (1, 2)}
+    cells |= {(model.SETTINGS_SHEET, f"{letter}{row}") for letter in "ABC" for row in range(1, 30)}
     return cells - before.keys()
 
 
@@ -357,6 +363,28 @@ def test_upgrade_brings_back_the_buttons_an_older_copy_lacks(tmp_path, capsys):
     added = added_headers(before)
     assert {k: v for k, v in cell_facts(book).items() if k not in added} == before
     assert [c.name for c in check_workbook(book) if not c.ok] == [INTERPRETER]
+
+
+def test_upgrade_of_template_2_adds_the_plan_items_sheet_and_the_plan_id_setting(tmp_path, capsys):
+    book = team_copy(tmp_path, TEMPLATE_2)
+    before = cell_facts(book)
+    assert PLAN_ITEMS_SHEET not in openpyxl.load_workbook(book).sheetnames
+    code, out = upgrade(book, capsys)
+    assert code == 0, out
+    assert "added the Plan Items sheet" in out and "added the setting 'Plan ID'" in out
+    wb = openpyxl.load_workbook(book)
+    ws = wb[PLAN_ITEMS_SHEET]
+    assert [c.value for c in ws[1]] == list(ITEM_HEADERS)
+    assert ws.tables[PLAN_ITEMS_TABLE].ref == f"A1:{get_column_letter(len(ITEM_HEADERS))}2"
+    settings = {r[0]: r[1] for r in wb[model.SETTINGS_SHEET].iter_rows(values_only=True)}
+    assert "Plan ID" in settings and settings["Submit waits (seconds)"] == 45  # theirs kept
+    after = cell_facts(book)
+    added = added_headers(before)
+    assert {k: v for k, v in after.items() if k not in added} == before
+    assert b'hidden="1">%d<' % TEMPLATE_VERSION in parts(book)["xl/workbook.xml"]
+    assert [c.name for c in check_workbook(book) if not c.ok] == [INTERPRETER]
+    # A second upgrade finds nothing to do.
+    assert upgrade(book, capsys)[1].count("already up to date") == 1
 
 
 def test_the_backup_is_the_file_as_it_was(tmp_path, capsys):

@@ -72,12 +72,15 @@ def make_book(
     name: str = "updates.xlsm",
     used_range: dict[str, str] | None = None,
     without: Sequence[str] = (),
+    more: dict[str, Sequence[Sequence[Any]]] | None = None,
 ) -> xw.Book:
-    """A book with Updates, Settings and Log sheets (in that order), less those in `without`."""
+    """A book with Updates, Settings and Log sheets (in that order), less those in `without`,
+    then the sheets of `more` (name -> rows), e.g. a Plan Items sheet."""
     sheets = [
         ("Updates", updates),
         ("Settings", settings if settings is not None else [SETTINGS_HEADER]),
         ("Log", log if log is not None else [LOG_HEADER]),
+        *(more or {}).items(),
     ]
     sheets = [(sheet_name, rows) for sheet_name, rows in sheets if sheet_name not in without]
     api_sheets = []
@@ -153,6 +156,7 @@ def reopen(book: xw.Book, *, name: str | None = None) -> xw.Book:
         settings=grids["Settings"],
         log=grids["Log"],
         name=name or book.name,
+        more={n: g for n, g in grids.items() if n not in ("Updates", "Settings", "Log")},
     )
 
 

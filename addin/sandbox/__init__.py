@@ -6,10 +6,12 @@ with start_sandbox(processing_delay=0.2) as sandbox:
 
 from .processing import STATUSES, parse_as_of, process_csv
 from .server import Sandbox, serve_forever, start_sandbox
-from .store import DEMO_ITEMS, DemoItem
+from .store import DEMO_ITEMS, DEMO_PLAN_ID, RESTRICTED_PLAN_ID, DemoItem
 
 __all__ = [
     "DEMO_ITEMS",
+    "DEMO_PLAN_ID",
+    "RESTRICTED_PLAN_ID",
     "STATUSES",
     "DemoItem",
     "Sandbox",

@@ -2,13 +2,24 @@
 
     POST /api/progressupdates/<name>           CSV body -> 200 + job ID (a JSON string), queued
     GET  /api/progressupdates/status/<job id>  202 processing, 200 done, 400 failed, 500 crashed
+    GET  /plans/<plan id>/items                the plan's items as a JSON list (paging with
+                                               skip/take, sorting with sortKey/sortDirection);
+                                               403 for a plan the key may not read, 404 unknown
+    GET  /exports/plans/<plan id>              the same (a newer article's name, take <= 1500)
     GET  /                                     the demo plan as an HTML page (no key needed)
     GET  /healthz                              "ok" (no key needed)
     GET  /stats                                counts as JSON: items, jobs (succeeded, failed,
                                                processing), updates, duplicates (same item and
                                                As Of Date), identical (no key needed)
 
-Every /api/ request needs `Authorization: API-KEY <key>`. The key is never logged or echoed.
+Every /api/, /plans/ and /exports/ request needs `Authorization: API-KEY <key>`. The key is
+never logged or echoed.
+
+The items' JSON shape is the sandbox's guess (AchieveIt does not publish it; the client reads
+it defensively, addin/planitems.py): a list of objects
+`{"id", "externalId", "name", "status", "currentValue", "unit", "lastUpdated", "hasMetric"}`,
+where a metric item's currentValue is its latest metric (0 before any update) and null for an
+item without a metric.
 """
 
 from __future__ import annotations
@@ -36,10 +47,11 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, TextIO
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from .items import plan_items
 from .processing import process_csv
-from .store import Job, Store, StoreClosed
+from .store import DEMO_PLAN_ID, RESTRICTED_PLAN_ID, Job, Store, StoreClosed
 
 REQUEST_TIMEOUT = 30.0  # seconds a client may stay silent before its connection is dropped
 RETRY_AFTER_SECONDS = 5
@@ -49,6 +61,8 @@ _NAME = re.compile(r"[A-Za-z0-9._~-]{1,200}")
 _UPLOAD = re.compile(r"/api/progressupdates/(?P<name>[^/]*)")
 _STATUS = re.compile(r"/api/progressupdates/status/(?P<job>[^/]+)")
 _ALL_METHODS = ("GET", "POST")
+_ITEMS = re.compile(r"/(?:plans/(?P<plan>[^/]+)/items|exports/plans/(?P<export>[^/]+))")
+_KEYED = ("/api/", "/plans/", "/exports/")  # paths that need the API key
 
 
 @dataclass(frozen=True)
@@ -155,10 +169,12 @@ class _Handler(BaseHTTPRequestHandler):
             elif path in ("/", "/index.html"):
                 page = self.server.sandbox.render_page()
                 self._send(200, page, content_type="text/html; charset=utf-8")
-            elif not path.startswith("/api/"):
+            elif not path.startswith(_KEYED):
                 self._send(404, "Not found")
             elif not self._authorised():
                 self._unauthorised(unread=False)
+            elif match := _ITEMS.fullmatch(path):
+                self._plan_items(match["plan"] or match["export"], urlsplit(self.path).query)
             elif match := _STATUS.fullmatch(path):
                 self._job_status(match["job"])
             elif _UPLOAD.fullmatch(path):
@@ -244,6 +260,13 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
 
     # -- endpoints -----------------------------------------------------------------------------
+
+    def _plan_items(self, plan_id: str, query: str) -> None:
+        answer = self.server.sandbox.plan_items(unquote(plan_id), parse_qs(query))
+        if isinstance(answer, tuple):
+            self._send(*answer)
+        else:
+            self._send(200, json.dumps(answer), content_type="application/json")
 
     def _job_status(self, job_id: str) -> None:
         job = self.server.sandbox.job(job_id)
@@ -377,6 +400,12 @@ class Sandbox:
 
     def job(self, job_id: str) -> Job | None:
         return self._store.get_job(job_id.strip().lower())
+
+    def plan_items(
+        self, plan_id: str, query: dict[str, list[str]]
+    ) -> list[dict[str, Any]] | tuple[int, str]:
+        """The JSON items of a plan's page, or (status code, text) when refused."""
+        return plan_items(self._store.plan(), plan_id, query)
 
     def render_page(self) -> str:
         store = self._store
@@ -669,4 +698,6 @@ def render_page(
         jobs="\n".join(job_rows),
         updates="\n".join(update_rows),
         generated=html.escape(generated),
+        plan_id=DEMO_PLAN_ID,
+        restricted_id=RESTRICTED_PLAN_ID,
     )

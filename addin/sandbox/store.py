@@ -46,6 +46,11 @@ DEMO_ITEMS: tuple[DemoItem, ...] = (
     DemoItem("00731", "Train all managers on feedback", True, "managers"),
 )
 
+# The demo plan (every item above) and a plan the sandbox's key may not read (403), as "Copy
+# Plan ID" on a plan card gives them. Any other Plan ID is unknown (404).
+DEMO_PLAN_ID = "5e1f7a3c-2b9d-4c8e-a6f0-1d2c3b4a5e6f"
+RESTRICTED_PLAN_ID = "9d8c7b6a-5f4e-4d3c-b2a1-0f9e8d7c6b5a"
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     external_id TEXT PRIMARY KEY,

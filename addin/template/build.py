@@ -47,6 +47,7 @@ RIBBON_FUNCTIONS: tuple[str, ...] = (
     "submit",
     "refresh_status",
     "export_csv",
+    "get_plan_items",
     "set_api_key",
     "open_settings",
 )

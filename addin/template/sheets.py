@@ -17,6 +17,9 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import marks, model
+from addin.itemsheet import CODE_NAME as PLAN_ITEMS_CODE_NAME
+from addin.itemsheet import fill, lay_out
+from addin.planitems import PLAN_ITEMS_SHEET, sheet_rows
 from addin.template.version import TEMPLATE_VERSION, VERSION_NAME
 from addin.workbook import DATETIME_FORMAT, mark_rules
 
@@ -26,6 +29,7 @@ SHEET_ORDER: tuple[str, ...] = (
     model.UPDATES_SHEET,
     model.SETTINGS_SHEET,
     model.LOG_SHEET,
+    PLAN_ITEMS_SHEET,
     READ_ME_SHEET,
     CONF_SHEET,
 )
@@ -34,6 +38,7 @@ CODE_NAMES: dict[str, str] = {
     model.UPDATES_SHEET: "shtUpdates",
     model.SETTINGS_SHEET: "shtSettings",
     model.LOG_SHEET: "shtLog",
+    PLAN_ITEMS_SHEET: PLAN_ITEMS_CODE_NAME,
     READ_ME_SHEET: "shtReadMe",
     CONF_SHEET: "shtConf",
 }
@@ -110,6 +115,11 @@ SETTINGS_MEANINGS: tuple[tuple[str, str], ...] = (
         "How long Submit waits for AchieveIt's answer before handing back Excel. "
         "If the job is still running, use Refresh Status later.",
     ),
+    (
+        "Plan ID",
+        "The plan Get Plan Items reads into the Plan Items sheet: in AchieveIt, the plan card's "
+        "menu > Copy Plan ID. Several plans: separate the IDs with commas.",
+    ),
 )
 
 
@@ -120,6 +130,8 @@ def settings_rows(settings: model.Settings) -> tuple[tuple[str, object, str], ..
         value = getattr(settings, model.SETTINGS_LABELS[label])
         if label == "Submit waits (seconds)" and float(value).is_integer():
             value = int(value)
+        if isinstance(value, tuple):
+            value = ", ".join(value)
         rows.append((label, value if value != "" else None, meaning))
     return tuple(rows)
 
@@ -204,6 +216,10 @@ def read_me_lines(conf: Sequence[tuple[str, str]] = XLWINGS_CONF) -> tuple[str, 
         "To send a row again on purpose, clear its Job Status cell, then Submit.",
         "7. If the job is still processing, use Refresh Status a little later.",
         "8. The Log sheet keeps one line per submission (when, rows, job ID, result).",
+        "Get Plan Items (AchieveIt tab) fills the Plan Items sheet with the items of the plan "
+        "named on the Settings sheet (Plan ID: the plan card's menu > Copy Plan ID). Validate "
+        "then flags an External ID that is not in the plan, with the nearest known ID. It can "
+        "also add an Updates row for each item that has none yet.",
         "",
         "If Office blocks the macros",
         "A workbook downloaded from email or the internet is blocked: close it, right-click the "
@@ -223,6 +239,8 @@ def read_me_lines(conf: Sequence[tuple[str, str]] = XLWINGS_CONF) -> tuple[str, 
         "After installing a newer version of the tool, close this workbook and run "
         "'achieveit-updates workbook upgrade' on it: it renews the buttons and their macros "
         "and keeps every update, result, setting and Log line (and a .bak copy).",
+        "Column L (Item) shows the name of each row's item on the Plan Items sheet; it is "
+        "filled by Get Plan Items and Validate. "
         "The hidden columns J (Marks) and K (Sent) of the Updates table are the tool's own: "
         "Marks tells Excel which cells to colour red or amber, Sent remembers what each row "
         "last sent, so Submit sends only new and changed rows. Leave them hidden and do not "
@@ -273,6 +291,9 @@ def _updates(ws: Worksheet) -> None:
         ws.column_dimensions[letter].width = 8
         ws.column_dimensions[letter].hidden = True
     ws.column_dimensions[marks.SENT_COLUMN].number_format = "@"
+    # Item: the name of the row's item on the Plan Items sheet, written by the tool.
+    ws.column_dimensions[marks.ITEM_COLUMN].width = 40
+    ws.column_dimensions[marks.ITEM_COLUMN].number_format = "@"
     for rule in mark_rules():
         ws.conditional_formatting.add(marks.rule_range(1), rule)
 
@@ -367,6 +388,12 @@ def _log(ws: Worksheet) -> None:
     ws.freeze_panes = "A2"
 
 
+def _plan_items(wb: Workbook, ws: Worksheet) -> None:
+    """The Plan Items sheet: the table Get Plan Items fills (addin/itemsheet.py), empty."""
+    lay_out(ws)
+    fill(wb, ws, sheet_rows([]))
+
+
 def _read_me(ws: Worksheet, conf: Sequence[tuple[str, str]]) -> None:
     for row_number, line in enumerate(read_me_lines(conf), start=1):
         cell = ws.cell(row=row_number, column=1, value=line or None)
@@ -402,6 +429,7 @@ def build_workbook(
         model.UPDATES_SHEET: _updates,
         model.SETTINGS_SHEET: lambda ws: _settings(ws, settings),
         model.LOG_SHEET: _log,
+        PLAN_ITEMS_SHEET: lambda ws: _plan_items(wb, ws),
         READ_ME_SHEET: lambda ws: _read_me(ws, conf),
         CONF_SHEET: lambda ws: _conf(ws, conf),
     }
