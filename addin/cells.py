@@ -16,6 +16,7 @@ __all__ = [
     "find_header",
     "is_blank",
     "is_percent_format",
+    "percent_points",
     "log_columns",
     "log_hash",
     "normal_label",
@@ -51,6 +52,14 @@ def is_percent_format(number_format: str | None) -> bool:
         elif ch == "%" and not quoted:
             return True
     return False
+
+
+def percent_points(value: Any) -> bool:
+    """A metric a %-formatted cell would show as 2000%: a whole number above 1 (20 typed
+    where 20% = 0.2 was meant). Only such a value makes the cell's format worth a look."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) > 1 and float(value).is_integer()
 
 
 def sheet_index(names: Sequence[str], wanted: str) -> int | None:

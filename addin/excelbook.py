@@ -24,6 +24,7 @@ from .cells import (
     log_columns,
     log_hash,
     normal_label,
+    percent_points,
     result_header_clash,
     result_header_message,
     sheet_index,
@@ -96,13 +97,6 @@ def table_from_cells(cells: Sequence[Sequence[Any]], source: str, sheet: str) ->
     )
 
 
-def _percent_points(value: Any) -> bool:
-    """A metric a %-formatted cell would show as 2000%: a whole number above 1."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return abs(value) > 1 and float(value).is_integer()
-
-
 def _mark_percent_metrics(sheet: xw.Sheet, table: model.Table) -> model.Table:
     """Rows whose metric cell is %-formatted get metric_percent, for the rules' warning.
 
@@ -111,7 +105,7 @@ def _mark_percent_metrics(sheet: xw.Sheet, table: model.Table) -> model.Table:
     when they all share it, and none when they differ; then nothing is marked (asking cell by
     cell would make the calls grow with the rows).
     """
-    suspects = [r.number for r in table.rows if _percent_points(r.values[METRIC_INDEX])]
+    suspects = [r.number for r in table.rows if percent_points(r.values[METRIC_INDEX])]
     if not suspects:
         return table
     first, last = suspects[0], suspects[-1]

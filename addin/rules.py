@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .cells import is_blank, normal_label
+from .cells import is_blank, normal_label, percent_points
 from .dates import MONTHS, DateProblem, parse_as_of, plain_number
 from .lookalikes import LOOKALIKES, describe, explain, odd_characters, plain, visible, where
 from .model import (
@@ -558,7 +558,7 @@ def _percent_points(cell: _Cells, value: int | float | Decimal) -> None:
     """A whole number above 1 in a %-formatted metric cell (20, shown as 2000%) was almost
     surely meant as 20%: it is sent as typed, with a warning saying how to send 0.2."""
     number = float(value)
-    if not cell.metric_percent or abs(number) <= 1 or not number.is_integer():
+    if not cell.metric_percent or not percent_points(number):
         return
     shown = plain_number(number)
     cell.warn(

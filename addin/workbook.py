@@ -45,6 +45,7 @@ from .cells import (
     log_columns,
     log_hash,
     normal_label,
+    percent_points,
     result_header_clash,
     result_header_message,
     sheet_index,
@@ -308,12 +309,14 @@ def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
         with _exact_dates(wb) as cell_value:
             rows = ws.iter_rows(min_row=start, max_col=LAST_TOOL_COL)
             for number, cells in enumerate(rows, start):
-                values.append(_row_values(cells[:INPUT_WIDTH], cell_value))
-                if len(cells) > METRIC_COL and _is_percent(cells[METRIC_COL], percent_style):
-                    percent_rows.add(number)
-                tool_values = [cell_value(c) for c in cells[INPUT_WIDTH:]]
-                if any(v is not None for v in tool_values):
-                    tools[number] = ToolCells.of(tool_values)
+                row = _row_values(cells[:INPUT_WIDTH], cell_value)
+                values.append(row)
+                if percent_points(row[METRIC_COL]) and _is_percent(
+                    cells[METRIC_COL], percent_style
+                ):
+                    percent_rows.add(number)  # only a number that may be mistyped is looked at
+                if any(c.value is not None for c in cells[INPUT_WIDTH:]):
+                    tools[number] = ToolCells.of([cell_value(c) for c in cells[INPUT_WIDTH:]])
         part = ws._worksheet_path  # openpyxl 3.1 (pinned <3.2): the sheet's zip part
         with zipfile.ZipFile(path) as archive:
             scan = scan_part(archive, part)
@@ -412,10 +415,14 @@ def _exact_dates(wb: Any) -> Iterator[Callable[[Any], Any]]:
     date_styles, duration_styles = wb._date_formats, wb._timedelta_formats
     date1904 = _is_1904(wb)
 
-    def value(cell: Any) -> Any:
+    def value(cell: Any) -> Any:  # once per cell: the common cases first, and cheap
         raw = cell.value
-        if cell.data_type != "n" or raw is None or cell._style_id not in date_styles:
-            return _text(raw)
+        if raw is None:
+            return None
+        if raw.__class__ is str:
+            return unescape(raw) if "_x" in raw else raw
+        if cell.data_type != "n" or cell._style_id not in date_styles:
+            return raw
         if cell._style_id in duration_styles:
             return from_excel(raw, wb.epoch, timedelta=True)
         try:
