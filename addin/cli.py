@@ -286,6 +286,10 @@ def cmd_items(args: argparse.Namespace) -> int:
                         else "."
                     )
                 )
+                if filled.added:
+                    from .rules import ID_ONLY_ROWS
+
+                    print(ID_ONLY_ROWS)
     elif not args.json:
         _print_items(fetched.items)
     if args.json:

@@ -131,6 +131,15 @@ class Row:
     def is_blank(self) -> bool:
         return all(is_blank(v) for v in self.values)
 
+    def is_id_only(self) -> bool:
+        """Only the External ID is filled in: a row waiting for its update (Get Plan Items'
+        "add a row per item" makes these), not an update with four mistakes."""
+        return (
+            bool(self.values)
+            and not is_blank(self.values[0])
+            and all(is_blank(v) for v in self.values[1:])
+        )
+
 
 @dataclass(frozen=True)
 class Finding:

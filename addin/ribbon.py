@@ -450,6 +450,7 @@ def get_plan_items(
     from .api import DEFAULT_TAKE
     from .excelbook import append_external_ids, write_plan_items
     from .planitems import fetch_items, known_items, new_update_ids, sheet_rows
+    from .rules import ID_ONLY_ROWS
 
     title = dialogs.window_title("Get Plan Items")
     settings = read_settings(book)
@@ -492,7 +493,8 @@ def get_plan_items(
         if updates is not None and confirm(book, question, title):
             first = append_external_ids(updates, wanted)
             added = {first + n: external_id for n, external_id in enumerate(wanted)}
-            text += f" Added {_plural(len(wanted), 'Updates row')} from row {first}."
+            text += f" Added {_plural(len(wanted), 'Updates row')} from row {first}. "
+            text += ID_ONLY_ROWS
     submission.show_items(port, view, added)  # the Item column: one block
     dialogs.alert(book, text + note, title)
 

@@ -28,6 +28,7 @@ from .model import (
     EXTERNAL_ID,
     HEADER_SEARCH_ROWS,
     METRIC,
+    NOTE,
     STATUS,
     WARNING,
     Finding,
@@ -133,16 +134,20 @@ def validate_rows(
     checker = _RowChecker(statuses, today, items, date1904)
     findings: list[Finding] = []
     updates: list[Update] = []
-    count = 0
+    count, waiting = 0, False
     blanks_since_data: list[int] = []  # blank rows count only when data follows them
     first_seen: dict[tuple[str, dt.date], int] = {}
     for row in rows:
         if row.is_blank():
-            if count:
+            if count or waiting:
                 blanks_since_data.append(row.number)
             continue
         findings.extend(_blank_row(n) for n in blanks_since_data)
         blanks_since_data.clear()
+        if row.is_id_only():
+            findings.append(_waiting_row(row.number))
+            waiting = True
+            continue
         count += 1
         row_findings, update, key = checker.check(row)
         if key is not None:
@@ -199,6 +204,24 @@ def _blank_row(number: int) -> Finding:
         WARNING,
         "blank-row",
         f"Row {number} is blank and will be skipped (AchieveIt does not accept empty rows).",
+    )
+
+
+# Said where rows with only an External ID are added (Get Plan Items), and on each such row.
+ID_ONLY_ROWS = (
+    "Type the Status and As Of Date of the items you update: a row with only its External ID "
+    "waits and is not sent."
+)
+
+
+def _waiting_row(number: int) -> Finding:
+    return Finding(
+        number,
+        None,
+        NOTE,
+        "id-only",
+        "Only the External ID is filled in, so this row waits and is not sent: type its "
+        "Status and As Of Date to send an update for it, or delete the row.",
     )
 
 

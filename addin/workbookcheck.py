@@ -43,8 +43,8 @@ class Check:
         return asdict(self)
 
 
-def upgrade_command(path: Path) -> str:
-    return f'achieveit-updates workbook upgrade "{path}"'
+def upgrade_command(path: Path, *, wire: bool = False) -> str:
+    return f'achieveit-updates workbook upgrade {"--wire " if wire else ""}"{path}"'
 
 
 def check_workbook(
@@ -125,7 +125,7 @@ def _interpreter(facts: Facts, platform: str, exists: Callable[[str], bool]) -> 
     fix = (
         f"Unhide the xlwings.conf sheet (right-click a sheet tab > Unhide) and set {key} in "
         f"column B to the full path of the Python that has this tool installed: here that is "
-        f"{this}. Or make a fresh copy wired to it with `achieveit-updates workbook new`."
+        f"{this}. Or close the workbook and run: {upgrade_command(facts.path, wire=True)}"
     )
     if facts.conf is None:
         return Check(INTERPRETER, False, "no xlwings.conf sheet", fix)

@@ -39,6 +39,11 @@ def register(sub: Any) -> None:
         "upgrade", help="renew an older workbook's buttons and layout, keeping its data"
     )
     p.add_argument("file", help="the team's .xlsm (closed in Excel)")
+    p.add_argument(
+        "--wire",
+        action="store_true",
+        help="also point its xlwings.conf at this Python (this platform's interpreter only)",
+    )
     p.add_argument("--json", action="store_true", help="print what changed as JSON")
     p.set_defaults(run=cmd_upgrade)
 
@@ -67,7 +72,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_upgrade(args: argparse.Namespace) -> int:
     from .workbookfile import upgrade_workbook
 
-    done = upgrade_workbook(args.file)
+    done = upgrade_workbook(args.file, wire=args.wire)
     if args.json:
         backup = None if done.backup is None else str(done.backup)
         print(json.dumps({"changes": list(done.changes), "backup": backup}, indent=2))

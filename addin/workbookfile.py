@@ -212,8 +212,9 @@ def backup_path(path: Path) -> Path:
     return path.with_name(path.name + BACKUP_SUFFIX)
 
 
-def upgrade_workbook(path: str | os.PathLike[str]) -> Upgrade:
-    """Give a team copy the installed VBA, ribbon, version and layout (see the docstring)."""
+def upgrade_workbook(path: str | os.PathLike[str], *, wire: bool = False) -> Upgrade:
+    """Give a team copy the installed VBA, ribbon, version and layout (see the docstring);
+    with `wire`, also point its xlwings.conf at this Python, for this platform only."""
     path = Path(path)
     check_readable(path)
     if path.suffix.lower() != MACRO_SUFFIX:
@@ -226,7 +227,7 @@ def upgrade_workbook(path: str | os.PathLike[str]) -> Upgrade:
     original = read_bytes(path)
     if not zipfile.is_zipfile(io.BytesIO(original)):
         raise unreadable(path)
-    data, changes = upgraded_bytes(path, original)
+    data, changes = upgraded_bytes(path, original, wire=wire)
     if not changes:
         return Upgrade(path, ())
     _verify(path, data)
@@ -237,7 +238,7 @@ def upgrade_workbook(path: str | os.PathLike[str]) -> Upgrade:
     return Upgrade(path, tuple(changes), backup)
 
 
-def upgraded_bytes(path: Path, original: bytes) -> tuple[bytes, list[str]]:
+def upgraded_bytes(path: Path, original: bytes, *, wire: bool = False) -> tuple[bytes, list[str]]:
     """The upgraded workbook's bytes and what changed, in words. Writes nothing."""
     from .template.build import (
         OFFICE_DESCRIPTION,
@@ -246,7 +247,7 @@ def upgraded_bytes(path: Path, original: bytes) -> tuple[bytes, list[str]]:
         vba_modules,
     )
 
-    data, changes = _migrated(path, original)
+    data, changes = _migrated(path, original, wire)
     office = vbaproject.Reference("Office", OFFICE_GUID, 2, 0, OFFICE_PATH, OFFICE_DESCRIPTION)
     data, vba = vbaproject.with_modules(data, vba_modules(), (office,))
     data, ribbon = with_installed_ribbon(data)
@@ -254,20 +255,54 @@ def upgraded_bytes(path: Path, original: bytes) -> tuple[bytes, list[str]]:
     return data, changes + vba + ribbon + version
 
 
-def _migrated(path: Path, data: bytes) -> tuple[bytes, list[str]]:
-    """The workbook with its layout migrated by openpyxl (only when it needs it), and the
-    ribbon, VBA, formula values and extensions openpyxl drops put back."""
+def _migrated(path: Path, data: bytes, wire: bool) -> tuple[bytes, list[str]]:
+    """The workbook with its layout migrated (and, asked to, its interpreter rewired) by
+    openpyxl, only when it needs it, and the ribbon, VBA, formula values and extensions
+    openpyxl drops put back."""
     from .package import repair
     from .workbooklayout import layout_changes, migrate_layout
 
     with openpyxl_quiet():
         wb = load_for_edit(path, data)
-        if not layout_changes(wb):
+        changes = migrate_layout(wb) if layout_changes(wb) else []
+        if wire:
+            changes += wire_interpreter(wb)
+        if not changes:
             return data, []
-        changes = migrate_layout(wb)
         buffer = io.BytesIO()
         wb.save(buffer)
     return repair(data, buffer.getvalue()), changes
+
+
+def wire_interpreter(wb: Any, conf: Sequence[tuple[str, str]] | None = None) -> list[str]:
+    """Point the xlwings.conf sheet's interpreter key for this platform at this Python.
+
+    Only this platform's key changes: a team copy shared between Windows and Mac keeps the
+    other one's path. A copy without the sheet gets it, hidden, as the template ships it.
+    """
+    from .template.sheets import CONF_SHEET
+
+    conf = interpreter_conf() if conf is None else conf
+    key = "INTERPRETER_WIN" if sys.platform == "win32" else "INTERPRETER_MAC"
+    value = dict(conf)[key]
+    if CONF_SHEET not in wb.sheetnames:
+        ws = wb.create_sheet(CONF_SHEET)
+        ws.sheet_state = "hidden"
+        for row, (name, setting) in enumerate(conf, 1):
+            ws.cell(row, 1, name)
+            ws.cell(row, 2, setting)
+        return [f"added the hidden xlwings.conf sheet, its {key} naming {value}"]
+    ws = wb[CONF_SHEET]
+    row = 1
+    while ws.cell(row, 1).value not in (None, ""):  # xlwings reads keys down to a gap
+        if str(ws.cell(row, 1).value).upper() == key:
+            break
+        row += 1
+    if ws.cell(row, 1).value not in (None, "") and ws.cell(row, 2).value == value:
+        return []
+    ws.cell(row, 1, key)
+    ws.cell(row, 2, value)
+    return [f"set {key} on the xlwings.conf sheet to {value}"]
 
 
 def _verify(path: Path, data: bytes) -> None:

@@ -357,6 +357,36 @@ def test_add_rows_adds_one_row_per_item_without_one(sandbox, tmp_path, monkeypat
     assert json.loads(capsys.readouterr().out)["added_rows"] == []
 
 
+def test_added_rows_wait_until_filled_in_and_never_block_the_others(
+    sandbox, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("ACHIEVEIT_API_KEY", sandbox.api_key)
+    book = new_book(tmp_path, sandbox.url, capsys)
+    wb = _load(book, keep_vba=True)
+    wb[model.UPDATES_SHEET]["A3"] = "OPS-0107"
+    wb[model.UPDATES_SHEET]["C4"] = 12
+    _save(wb, book)
+    assert main(["items", DEMO_PLAN_ID, str(book), "--add-rows"]) == 0
+    assert "a row with only its External ID waits and is not sent" in capsys.readouterr().out
+    added = len(DEMO_IDS) - 3
+    wb = _load(book, keep_vba=True)
+    wb[model.UPDATES_SHEET]["B5"] = "At Risk"  # one added item gets its update this week
+    wb[model.UPDATES_SHEET]["C5"] = 0.3
+    wb[model.UPDATES_SHEET]["D5"] = "2026-11-02"
+    _save(wb, book)
+
+    assert main(["validate", str(book), "--json"]) == 0
+    issues = json.loads(capsys.readouterr().out)["issues"]
+    waiting = [(i["row"], i["severity"]) for i in issues if i["code"] == "id-only"]
+    assert waiting == [(r, "note") for r in range(6, 5 + added)]
+    assert main(["submit", str(book), "--wait", "--timeout", "20"]) == 0
+    sent = [u["external_id"] for u in sandbox.latest_updates()]
+    assert sorted(sent) == sorted(["ENG-0042", "OPS-0107", "00731", DEMO_IDS[0]])
+    ws = _load(book)[model.UPDATES_SHEET]
+    assert ws.cell(6, marks.SENT_COL).value is None  # still waiting, so it can go later
+    assert "waits and is not sent" in str(ws.cell(6, marks.ISSUES_COL).value)
+
+
 def test_items_without_a_file_prints_them(sandbox, monkeypatch, capsys):
     monkeypatch.setenv("ACHIEVEIT_API_KEY", sandbox.api_key)
     assert main(["items", DEMO_PLAN_ID, "--base-url", sandbox.url, "--take", "4"]) == 0

@@ -11,6 +11,7 @@ from addin.model import (
     DEFAULT_STATUSES,
     ERROR,
     EXCEL_ERRORS,
+    NOTE,
     WARNING,
     Finding,
     Report,
@@ -411,6 +412,35 @@ def test_blank_rows_between_data_warn_and_trailing_or_leading_ones_do_not():
     )
     assert [u.row for u in report.updates] == [3, 6]
     assert report.rows == 2
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # Only the External ID: the row waits (a note), it is neither an update nor an error.
+        (("ABC-9", None, None, None, None), [(2, None, "id-only")]),
+        (("ABC-9", " ", "", None, "  "), [(2, None, "id-only")]),
+        # Anything more and it is an update with its own findings.
+        (("ABC-9", "On Track", None, None, None), [(2, "As Of Date", "required")]),
+        (("ABC-9", None, None, None, "a comment"),
+         [(2, "Status", "required"), (2, "As Of Date", "required")]),
+        ((None, None, None, NOV3, None),
+         [(2, "External ID", "required"), (2, "Status", "required")]),
+    ],
+)  # fmt: skip
+def test_a_row_with_only_its_external_id_waits(values, expected):
+    report = check(Row(2, values), row(3))
+    assert flat(report) == expected
+    assert report.valid == (expected == [(2, None, "id-only")])
+    if report.valid:
+        assert report.findings[0].severity == NOTE
+        assert [u.row for u in report.updates] == [3] and report.rows == 1
+
+
+def test_blank_rows_after_waiting_rows_still_warn():
+    blank = (None, None, None, None, None)
+    report = check(Row(2, ("ABC-9", None, None, None, None)), Row(3, blank), row(4))
+    assert flat(report) == [(2, None, "id-only"), (3, None, "blank-row")]
 
 
 def test_hidden_row_warns_but_is_sent():

@@ -163,7 +163,7 @@ def test_a_fresh_workbook_passes_every_check(book: Path) -> None:
         ),
         (
             lambda p: edit_cells(p, lambda wb: wb.remove(wb["xlwings.conf"])),
-            {INTERPRETER}, "no xlwings.conf sheet", "workbook new",
+            {INTERPRETER}, "no xlwings.conf sheet", "workbook upgrade --wire",
         ),
         (  # the layout of an older template: no Marks column
             lambda p: edit_cells(p, lambda wb: wb["Updates"].__setitem__("J1", None)),

@@ -159,8 +159,8 @@ def added_headers(before: dict[tuple[str, str], tuple[Any, ...]]) -> set[tuple[s
     return cells - before.keys()
 
 
-def upgrade(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = main(["workbook", "upgrade", str(path)])
+def upgrade(path: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str]:
+    code = main(["workbook", "upgrade", *flags, str(path)])
     out = capsys.readouterr()
     return code, out.out + out.err
 
@@ -517,3 +517,72 @@ def test_upgrade_adds_a_missing_ribbon(tmp_path, capsys):
     after = parts(book)
     assert after["_rels/.rels"].decode().count(UI_REL) == 1
     assert [c.name for c in check_workbook(book) if not c.ok] == [INTERPRETER]
+
+
+# --- upgrade --wire: a copy made on another computer ----------------------------------------
+
+
+def conf_sheet(path: Path) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(path)
+    ws = wb["xlwings.conf"]
+    return {"state": ws.sheet_state, **{r[0]: r[1] for r in ws.iter_rows(values_only=True)}}
+
+
+def test_upgrade_wire_points_this_platforms_interpreter_here_and_keeps_the_rest(tmp_path, capsys):
+    book = team_copy(tmp_path, PREVIOUS)
+    before_conf, before_cells = conf_sheet(book), cell_facts(book)
+    key = "INTERPRETER_WIN" if sys.platform == "win32" else "INTERPRETER_MAC"
+    other = "INTERPRETER_MAC" if key == "INTERPRETER_WIN" else "INTERPRETER_WIN"
+
+    code, out = upgrade(book, capsys, "--wire")
+
+    assert code == 0, out
+    here = dict(interpreter_conf())[key]
+    assert f"set {key} on the xlwings.conf sheet to {here}" in out
+    after_conf = conf_sheet(book)
+    assert after_conf == {**before_conf, key: here}
+    assert after_conf[other] == before_conf[other]  # the team's other platform keeps its path
+    assert after_conf["state"] == "hidden"
+    conf_cells = {k for k in before_cells if k[0] == "xlwings.conf"}
+    changed = {k for k, v in cell_facts(book).items() if before_cells.get(k) != v}
+    assert changed - added_headers(before_cells) <= {("xlwings.conf", f"B{r}") for r in (1, 2)}
+    assert changed & conf_cells  # the interpreter cell did change
+    assert [c.name for c in check_workbook(book) if not c.ok] == []
+
+    code, out = upgrade(book, capsys, "--wire")
+    assert code == 0 and "already up to date" in out
+
+
+def test_upgrade_wire_of_an_up_to_date_copy_changes_only_its_interpreter(tmp_path, capsys):
+    book = tmp_path / "Team.xlsm"
+    assert main(["workbook", "new", str(book)]) == 0
+    key = "INTERPRETER_WIN" if sys.platform == "win32" else "INTERPRETER_MAC"
+    edit_book(book, lambda wb: wb["xlwings.conf"].__setitem__(
+        f"B{1 if key == 'INTERPRETER_WIN' else 2}", "/elsewhere/python3"))  # fmt: skip
+    capsys.readouterr()
+    assert [c.name for c in check_workbook(book) if not c.ok] == [INTERPRETER]
+    fix = next(c.fix for c in check_workbook(book) if c.name == INTERPRETER)
+    assert f'workbook upgrade --wire "{book}"' in fix
+
+    code, out = upgrade(book, capsys, "--wire")
+
+    assert code == 0, out
+    assert out.count("\n  - ") == 1, out  # the one change, nothing else
+    assert [c.name for c in check_workbook(book) if not c.ok] == []
+
+
+def test_upgrade_wire_adds_a_missing_xlwings_conf_sheet(tmp_path, capsys):
+    book = tmp_path / "Team.xlsm"
+    assert main(["workbook", "new", str(book)]) == 0
+    edit_book(book, lambda wb: wb.remove(wb["xlwings.conf"]))
+    capsys.readouterr()
+
+    code, out = upgrade(book, capsys, "--wire")
+
+    assert code == 0, out
+    assert "added the hidden xlwings.conf sheet" in out
+    conf = conf_sheet(book)
+    assert conf["state"] == "hidden" and conf["ADD_WORKBOOK_TO_PYTHONPATH"] == "true"
+    assert [c.name for c in check_workbook(book) if not c.ok] == []
