@@ -8,12 +8,15 @@ from itertools import islice
 from typing import Any
 
 from . import model
+from .lookalikes import plain
 from .marks import ISSUES_COL, LAST_TOOL_COLUMN, TOOL_HEADERS
 from .model import is_blank
 
 __all__ = [
     "find_header",
     "is_blank",
+    "is_percent_format",
+    "percent_points",
     "log_columns",
     "log_hash",
     "normal_label",
@@ -26,10 +29,37 @@ _EXTERNAL_ID = model.EXTERNAL_ID.casefold()
 
 
 def normal_label(value: Any) -> str:
-    """A header or setting label as compared: no BOM, single spaces, any case."""
+    """A header or setting label as compared: look-alike spaces and dashes as what they look
+    like, no BOM or other invisible characters, single spaces, any case."""
     if not isinstance(value, str):
         return ""
-    return " ".join(value.lstrip("\ufeff").split()).casefold()
+    return " ".join(plain(value).split()).casefold()
+
+
+def is_percent_format(number_format: str | None) -> bool:
+    """Whether an Excel number format shows numbers as percentages ('0%', '0.0%;[Red]-0%'):
+    a '%' outside quoted text and not escaped with a backslash."""
+    if not number_format or "%" not in number_format:
+        return False
+    quoted = escaped = False
+    for ch in number_format:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == "%" and not quoted:
+            return True
+    return False
+
+
+def percent_points(value: Any) -> bool:
+    """A metric a %-formatted cell would show as 2000%: a whole number above 1 (20 typed
+    where 20% = 0.2 was meant). Only such a value makes the cell's format worth a look."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) > 1 and float(value).is_integer()
 
 
 def sheet_index(names: Sequence[str], wanted: str) -> int | None:

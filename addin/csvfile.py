@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import io
 import math
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import PurePath
@@ -155,8 +156,10 @@ def _decode(data: bytes, source: str) -> str:
         )
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # utf-8-sig counts from after the byte-order mark
+        bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        _check_not_mixed(data, exc.start + bom, source)
     # Excel's plain "CSV (Comma delimited)" on Windows writes the ANSI code page, cp1252.
     body = data.removeprefix(codecs.BOM_UTF8)
     try:
@@ -166,6 +169,25 @@ def _decode(data: bytes, source: str) -> str:
             f"{source} is neither UTF-8 nor Windows (cp1252) text, so its characters cannot be "
             f"read reliably. {_SAVE_AS_CSV}"
         ) from None
+
+
+# A character UTF-8 writes as several bytes: cp1252 would read it as two or three wrong ones.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _check_not_mixed(data: bytes, bad: int, source: str) -> None:
+    """Refuse a file that is UTF-8 but for some bytes (pasted from another file or program):
+    read as cp1252, its every 'é' would turn into 'Ã©' without a word."""
+    if _UTF8_SEQUENCE.search(data) is None:
+        return  # no UTF-8 character at all: a genuine Windows (cp1252) file
+    line = data.count(b"\n", 0, bad) + 1
+    raise WorkbookError(
+        f"{source}, line {line}: the file is UTF-8 text, but byte 0x{data[bad]:02X} there is "
+        "not (it was probably pasted from a file in another encoding); its characters cannot "
+        f"all be read reliably. Retype the odd character on that line, or: {_SAVE_AS_CSV}"
+    )
 
 
 def _other_separator(text: str) -> str | None:
@@ -215,6 +237,48 @@ def _looks_like_a_header(record: list[str]) -> bool:
     return any(normal_label(c) in names for c in record)
 
 
+def _strict_records(text: str, source: str) -> list[list[str]]:
+    """The records of `text`, parsed strictly (RFC 4180): a quote left open or text after a
+    closing quote stops the reading with the line it is on, never a guess. A lenient reader
+    would swallow every later record into one comment, or drop the quotes of '"quoted" tail'."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
+    start = 1  # the line the next record starts on
+    try:
+        for record in reader:
+            records.append(record)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise _csv_syntax_error(text, source, start, reader.line_num, str(exc)) from None
+    return records
+
+
+def _csv_syntax_error(text: str, source: str, start: int, at: int, why: str) -> WorkbookError:
+    lines = io.StringIO(text, newline="").readlines()  # the line ends csv counts by
+    if "unexpected end of data" in why:  # the quote opened on line `start` never closes
+        shown = _line_shown(lines, start)
+        return WorkbookError(
+            f'{source}, line {start}: a value starts with a double quote (") that is never '
+            f"closed ({shown}), so every line after it would be read as part of that one value "
+            "and nothing would be sent for them. Add the closing quote at the end of the value "
+            "(or remove the opening one), save, and try again."
+        )
+    if "expected after" in why:
+        shown = _line_shown(lines, at)
+        return WorkbookError(
+            f"{source}, line {at}: a value in double quotes is followed by more text before the "
+            f"next comma ({shown}); its quotes would be lost. Quote the whole value and double "
+            'each quote inside it ("""quoted"" tail"), or save the file from Excel as '
+            "'CSV UTF-8 (Comma delimited)', which writes it that way."
+        )
+    return WorkbookError(f"{source}, line {at}: not readable as CSV ({why}). {_SAVE_AS_CSV}")
+
+
+def _line_shown(lines: Sequence[str], number: int, limit: int = 60) -> str:
+    line = lines[number - 1].rstrip("\r\n") if 0 < number <= len(lines) else ""
+    return repr(line if len(line) <= limit else line[: limit - 1] + "…")
+
+
 def read_csv_table(data: bytes, source: str) -> Table:
     """Read a user's .csv input file (the five columns, optional header) into a Table.
 
@@ -228,12 +292,7 @@ def read_csv_table(data: bytes, source: str) -> Table:
     """
     text = _decode(data, source).lstrip("\ufeff")
     _check_delimiter(text, source)
-    try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise WorkbookError(
-            f"{source} is not a readable CSV file ({exc}). {_SAVE_AS_CSV}"
-        ) from None
+    records = _strict_records(text, source)
 
     header_index = find_header(records)
     if header_index is None and records and _looks_like_a_header(records[0]):

@@ -13,12 +13,23 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from .lookalikes import explain, plain
 from .model import EXCEL_ERRORS
 
 BAD_DATE = "bad-date"
 IMPOSSIBLE_DATE = "impossible-date"
 INCOMPLETE_DATE = "incomplete-date"
 DAY_MONTH_ORDER = "day-month-order"
+FICTITIOUS_DATE = "fictitious-date"
+NEGATIVE_DATE = "negative-date"
+
+# Day 0 of Excel's two date systems. The 1900 one counts a 29 February 1900 that never was
+# (serial 60), so from serial 61 on its day 0 is 1899-12-30; the 1904 one (old Mac files) has
+# no such day.
+EPOCH_1900 = dt.datetime(1899, 12, 30)
+EPOCH_1904 = dt.datetime(1904, 1, 1)
+_LAST_SERIAL_1900 = 2958465  # 9999-12-31
+_MS_PER_DAY = 86_400_000
 
 USE = "Use YYYY-MM-DD, e.g. 2026-11-03, or MM/DD/YYYY."
 
@@ -75,8 +86,50 @@ _CLOCK = re.compile(
 )
 
 
-def parse_as_of(value: Any) -> dt.date:
-    """The calendar date `value` stands for; raises DateProblem when there is none."""
+def from_serial(serial: float, *, date1904: bool = False) -> dt.datetime | dt.time:
+    """The date and time an Excel serial number in a date-formatted cell shows.
+
+    The day is the whole part, always: a time of 23:59:59.9995 or later stays on its own day
+    (as Excel shows it) instead of rounding into the next one. Below 1 in the 1900 system
+    there is only a time of day. Raises DateProblem for what Excel cannot show as a real date:
+    negative serials (Excel shows ####), serial 60 (its fictitious 1900-02-29) and serials
+    past 9999-12-31.
+    """
+    shown = plain_number(serial)
+    if serial < 0:
+        raise DateProblem(
+            NEGATIVE_DATE,
+            f"The cell holds {shown}, a negative date serial, which Excel shows as ####: "
+            "type the date again, e.g. 11/03/2026.",
+        )
+    if not date1904 and 60 <= serial < 61:
+        raise DateProblem(
+            FICTITIOUS_DATE,
+            "The cell shows 02/29/1900, a day that never was (Excel counts it for old Lotus "
+            "1-2-3 files): type the real date, e.g. 11/03/2026.",
+        )
+    epoch = EPOCH_1904 if date1904 else EPOCH_1900
+    last = _LAST_SERIAL_1900 - (1462 if date1904 else 0)
+    if serial >= last + 1:
+        raise DateProblem(
+            BAD_DATE, f"The cell holds {shown}, which is past 9999-12-31: type the date again."
+        )
+    day = int(serial)
+    ms = min(round((serial - day) * _MS_PER_DAY), _MS_PER_DAY - 1)  # the written day wins
+    time = dt.timedelta(milliseconds=ms)
+    if day == 0 and not date1904:
+        return (dt.datetime.min + time).time()
+    if day < 60 and not date1904:
+        day += 1  # before the fictitious day the 1900 system's day 0 is 1899-12-31
+    return epoch + dt.timedelta(days=day) + time
+
+
+def parse_as_of(value: Any, *, date1904: bool = False) -> dt.date:
+    """The calendar date `value` stands for; raises DateProblem when there is none.
+
+    `date1904`: the workbook uses Excel's 1904 date system (only the hint for a number that
+    looks like a date serial depends on it).
+    """
     # datetime before date: datetime is a subclass. A tz-aware value keeps its own wall date.
     if isinstance(value, dt.datetime):
         return value.date()
@@ -86,17 +139,25 @@ def parse_as_of(value: Any) -> dt.date:
         text = "TRUE" if value else "FALSE"
         raise DateProblem(BAD_DATE, f"{text} is not a date. {USE}")
     if isinstance(value, int | float | Decimal):
-        raise DateProblem(BAD_DATE, _number_message(value))
+        raise DateProblem(BAD_DATE, _number_message(value, date1904))
     if isinstance(value, dt.time):
         raise DateProblem(BAD_DATE, f"{value.isoformat()} is a time of day, not a date. {USE}")
     if value is None:
         raise DateProblem(BAD_DATE, f"The date is missing. {USE}")
     if not isinstance(value, str):
         raise DateProblem(BAD_DATE, f"'{value}' is not a date. {USE}")
-    return _parse_text(value.strip())
+    # A look-alike means what it looks like (U+2011 NON-BREAKING HYPHEN is '-', U+00A0 is a
+    # space, U+2212 MINUS SIGN in an offset is ISO 8601's own); only the date is sent.
+    try:
+        return _parse_text(plain(value).strip())
+    except DateProblem as problem:
+        odd = explain(value)
+        if not odd:
+            raise
+        raise DateProblem(problem.code, f"{problem.message} The cell also holds {odd}.") from None
 
 
-def _number_message(value: int | float | Decimal) -> str:
+def _number_message(value: int | float | Decimal, date1904: bool = False) -> str:
     shown = plain_number(value)
     message = (
         f"{shown} is a number, not a date: format the cell as a date (Short Date) "
@@ -104,8 +165,10 @@ def _number_message(value: int | float | Decimal) -> str:
     )
     # Excel shows a date as its serial number when the cell's format was lost.
     if 20000 <= value < 80000:
-        day = dt.date(1899, 12, 30) + dt.timedelta(days=int(value))
-        message += f" (as an Excel date serial, {shown} is {day.isoformat()})"
+        day = from_serial(float(value), date1904=date1904)
+        assert isinstance(day, dt.datetime)
+        system = " in this workbook's 1904 date system" if date1904 else ""
+        message += f" (as an Excel date serial{system}, {shown} is {day.date().isoformat()})"
     return message + "."
 
 

@@ -12,7 +12,7 @@ Only xlwings and the small shared modules load with this module: a ribbon click 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import xlwings as xw
@@ -20,9 +20,11 @@ import xlwings as xw
 from . import marks, model
 from .cells import (
     find_header,
+    is_percent_format,
     log_columns,
     log_hash,
     normal_label,
+    percent_points,
     result_header_clash,
     result_header_message,
     sheet_index,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from .submission import SheetChanges, Snapshot
 
 READ_WIDTH = LAST_TOOL_COL  # A..L
+METRIC_INDEX = model.COLUMNS.index(model.METRIC)  # 0-based
 BLOAT_ROWS = 5_000  # past this, check the used range isn't just formatting (one call per column)
 
 
@@ -94,6 +97,32 @@ def table_from_cells(cells: Sequence[Sequence[Any]], source: str, sheet: str) ->
     )
 
 
+def _mark_percent_metrics(sheet: xw.Sheet, table: model.Table) -> model.Table:
+    """Rows whose metric cell is %-formatted get metric_percent, for the rules' warning.
+
+    One Excel call at most, and none unless a metric is a whole number above 1: the number
+    format of the metric cells from the first such row to the last. Excel gives one format
+    when they all share it, and none when they differ; then nothing is marked (asking cell by
+    cell would make the calls grow with the rows).
+    """
+    suspects = [r.number for r in table.rows if percent_points(r.values[METRIC_INDEX])]
+    if not suspects:
+        return table
+    first, last = suspects[0], suspects[-1]
+    try:
+        number_format = sheet.range(
+            (first, METRIC_INDEX + 1), (last, METRIC_INDEX + 1)
+        ).number_format
+    except Exception:  # a hint only, never a reason for a press to fail (engines without it)
+        return table
+    if not is_percent_format(number_format):
+        return table
+    rows = tuple(
+        replace(r, metric_percent=True) if first <= r.number <= last else r for r in table.rows
+    )
+    return replace(table, rows=rows)
+
+
 @dataclass
 class UpdatesSheet:
     """What one read of the Updates sheet gives: its cells A..L and the Table built from them."""
@@ -125,7 +154,7 @@ def read_updates(book: xw.Book) -> UpdatesSheet:
             f"your updates to '{model.UPDATES_SHEET}', then try again."
         )
     cells = _read_block(sheet, READ_WIDTH)
-    table = table_from_cells(cells, source=book.name, sheet=sheet.name)
+    table = _mark_percent_metrics(sheet, table_from_cells(cells, book.name, sheet.name))
     updates = UpdatesSheet(sheet, cells, table)
     if table.header_row is not None:
         _check_result_headers(updates)

@@ -101,17 +101,32 @@ class Uncalculated:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A cell value the reader cannot hand over as it is (a date serial that is no real date,
+    such as Excel's fictitious 1900-02-29): the rules report `message` as an error `code` in
+    its column. `shown` is the cell's raw value as text."""
+
+    shown: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+@dataclass(frozen=True)
 class Row:
     """One data row as read, before any checking.
 
     `number` is the sheet row number the user sees (1-based). `values` holds the raw cell values
     of the five input columns in COLUMNS order (str, int, float, bool, date, datetime, None,
-    an Excel error string such as "#N/A", or Uncalculated).
+    an Excel error string such as "#N/A", Uncalculated or Unreadable).
     """
 
     number: int
     values: tuple[Any, ...]
     hidden: bool = False
+    metric_percent: bool = False  # the metric cell is formatted as a percentage (0.2 -> 20%)
 
     def is_blank(self) -> bool:
         return all(is_blank(v) for v in self.values)
@@ -176,6 +191,7 @@ class Table:
     header: tuple[Any, ...]
     rows: tuple[Row, ...]
     findings: tuple[Finding, ...] = ()
+    date1904: bool = False  # the workbook counts dates in Excel's 1904 date system
 
 
 @dataclass(frozen=True)

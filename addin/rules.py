@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .cells import is_blank
+from .cells import is_blank, normal_label, percent_points
 from .dates import MONTHS, DateProblem, parse_as_of, plain_number
+from .lookalikes import LOOKALIKES, describe, explain, odd_characters, plain, visible, where
 from .model import (
     AS_OF_DATE,
     COLUMNS,
@@ -36,6 +37,7 @@ from .model import (
     Severity,
     Table,
     Uncalculated,
+    Unreadable,
     Update,
 )
 from .planitems import KnownItem, finder
@@ -96,10 +98,9 @@ def validate_header(header: Sequence[Any], header_row: int | None) -> list[Findi
 
 
 def _header_key(cell: Any) -> str:
-    if cell is None:
-        return ""
-    # Excel's "CSV UTF-8" puts a byte-order mark before the first header.
-    return " ".join(str(cell).lstrip("\ufeff").split()).casefold()
+    # Excel's "CSV UTF-8" puts a byte-order mark before the first header; a header typed with
+    # a no-break or zero-width space is still the header.
+    return "" if cell is None else normal_label(str(cell))
 
 
 def _padded(header: Sequence[Any]) -> list[Any]:
@@ -121,14 +122,16 @@ def validate_rows(
     statuses: Sequence[str] = DEFAULT_STATUSES,
     today: dt.date,
     items: Mapping[str, KnownItem] | None = None,
+    date1904: bool = False,
 ) -> Report:
     """Check every row; return the findings and the updates of the rows without errors.
 
     `items` (the Plan Items sheet's, by External ID): an External ID not among them is an
     error with the nearest known ID as its hint, and a metric item without a Current Metric
-    Value a warning. None checks no ID against a plan.
+    Value a warning. None checks no ID against a plan. `date1904`: the rows come from a
+    workbook in Excel's 1904 date system (for hints).
     """
-    checker = _RowChecker(statuses, today, items)
+    checker = _RowChecker(statuses, today, items, date1904)
     findings: list[Finding] = []
     updates: list[Update] = []
     count, waiting = 0, False
@@ -177,6 +180,7 @@ def validate_table(
         statuses=statuses,
         today=dt.date.today() if today is None else today,
         items=items,
+        date1904=table.date1904,
     )
     findings = sorted([*header_findings, *table.findings, *rows.findings], key=_order)
     updates: tuple[Update, ...] = ()
@@ -246,9 +250,11 @@ class _RowChecker:
         statuses: Sequence[str],
         today: dt.date,
         items: Mapping[str, KnownItem] | None = None,
+        date1904: bool = False,
     ) -> None:
         self.today = today
         self.items = _Plan(items) if items else None
+        self.date1904 = date1904
         # Settings may hold blanks or the same status twice: the first spelling wins.
         self.by_key: dict[str, str] = {}
         for status in statuses:
@@ -263,7 +269,7 @@ class _RowChecker:
     def check(self, row: Row) -> tuple[list[Finding], Update | None, tuple[str, dt.date] | None]:
         """The row's findings, its Update (None when it has errors) and its duplicate key."""
         values = tuple(row.values[: len(COLUMNS)]) + (None,) * (len(COLUMNS) - len(row.values))
-        cell = _Cells(row.number, values)
+        cell = _Cells(row.number, values, row.metric_percent)
         if row.hidden:
             cell.add(
                 None,
@@ -323,6 +329,8 @@ class _RowChecker:
                 f"already be lost. {_RE_PASTE}",
             )
             return text
+        if not _plain_id(cell, text):
+            return None
         if _ID_CHARACTER.search(text):
             text_lf = text.replace("\r", "\n")
             found = sorted({name for ch, name in _ID_CHARACTERS.items() if ch in text_lf})
@@ -344,7 +352,9 @@ class _RowChecker:
                 return canonical
         shown = _shown(raw).strip()
         hint = self._hint(shown) if isinstance(raw, str) else f"use one of: {self.allowed}."
-        cell.error(STATUS, "unknown-status", f"'{shown}' is not an AchieveIt status: {hint}")
+        cell.error(
+            STATUS, "unknown-status", f"'{shown}' is not an AchieveIt status: {hint}{_odd(shown)}"
+        )
         return None
 
     def _hint(self, text: str) -> str:
@@ -367,9 +377,11 @@ class _RowChecker:
             cell.error(METRIC, "bad-metric", f"{_shown(raw)} is not a number. {_METRIC_HINT}")
             return None
         if isinstance(raw, int):
+            _percent_points(cell, raw)
             return raw
         if isinstance(raw, float | Decimal):
             if math.isfinite(raw):
+                _percent_points(cell, raw)
                 return float(raw)
             cell.error(METRIC, "bad-metric", f"'{raw}' is not a usable number. {_METRIC_HINT}")
             return None
@@ -381,9 +393,10 @@ class _RowChecker:
                 "and type the metric value.",
             )
             return None
-        text = str(raw).strip()
+        # Look-alikes (U+2212 MINUS SIGN, a no-break space) read as what they look like.
+        text = plain(str(raw)).strip()
         if _PLAIN_NUMBER.fullmatch(text):
-            return float(text) if "." in text else int(text)
+            return _number_text(cell, text)
         if match := _PERCENT.fullmatch(text):
             value = float(Decimal(match[1]) / 100)
             cell.warn(
@@ -394,13 +407,12 @@ class _RowChecker:
             )
             return value
         if _THOUSANDS.fullmatch(text):
-            plain = text.replace(",", "")
-            hint = f"Remove the thousands separators: {plain}."
+            hint = f"Remove the thousands separators: {text.replace(',', '')}."
         elif _DECIMAL_COMMA.fullmatch(text):
             hint = f"Use a dot for decimals: {text.replace(',', '.')}."
         else:
             hint = _METRIC_HINT
-        cell.error(METRIC, "bad-metric", f"'{text}' is not a number. {hint}")
+        cell.error(METRIC, "bad-metric", f"'{text}' is not a number. {hint}{_odd(str(raw))}")
         return None
 
     def _as_of(self, cell: _Cells) -> dt.date | None:
@@ -408,10 +420,11 @@ class _RowChecker:
         if cell.unusable(AS_OF_DATE, "Type the date of the update, e.g. 11/03/2026."):
             return None
         try:
-            day = parse_as_of(raw)
+            day = parse_as_of(raw, date1904=self.date1904)
         except DateProblem as problem:
             cell.error(AS_OF_DATE, problem.code, problem.message)
             return None
+        _implausible_year(cell, day)
         if day > self.today:
             cell.warn(
                 AS_OF_DATE,
@@ -426,6 +439,7 @@ class _RowChecker:
         if cell.special(COMMENT) or is_blank(raw):
             return ""
         if isinstance(raw, str):
+            _invisible_in_comment(cell, raw)
             return raw  # kept exactly as typed: commas, quotes, line breaks, any script
         return _shown(raw)
 
@@ -487,9 +501,10 @@ class _Plan:
 class _Cells:
     """One row's raw values and the findings about them."""
 
-    def __init__(self, number: int, values: tuple[Any, ...]) -> None:
+    def __init__(self, number: int, values: tuple[Any, ...], metric_percent: bool = False) -> None:
         self.number = number
         self.values = values
+        self.metric_percent = metric_percent
         self.findings: list[Finding] = []
         self.has_errors = False
 
@@ -510,6 +525,9 @@ class _Cells:
     def special(self, column: str) -> bool:
         """Report an unsaved formula or an Excel error value; True when there was one."""
         raw = self.value(column)
+        if isinstance(raw, Unreadable):
+            self.error(column, raw.code, raw.message)
+            return True
         if isinstance(raw, Uncalculated):
             self.error(
                 column,
@@ -538,8 +556,93 @@ class _Cells:
 
 
 def _status_key(text: str) -> str:
-    # Capitalisation does not matter to AchieveIt; stray or non-breaking spaces shouldn't either.
-    return " ".join(text.split()).casefold()
+    # Capitalisation does not matter to AchieveIt; stray, non-breaking or zero-width spaces
+    # shouldn't either: the canonical spelling is what is sent.
+    return " ".join(plain(text).split()).casefold()
+
+
+def _number_text(cell: _Cells, text: str) -> int | float:
+    """A metric typed as text ('0.2', '15'; every metric of a CSV file). A float holds about
+    17 digits: more are rounded away, which the user is told rather than left to find out."""
+    if "." not in text:
+        return int(text)
+    value = float(text)
+    if Decimal(text) != Decimal(repr(value)):
+        cell.warn(
+            METRIC,
+            "metric-precision",
+            f"'{text}' has more digits than a number can hold: it will be sent as "
+            f"{plain_number(value)}.",
+        )
+    return value
+
+
+def _percent_points(cell: _Cells, value: int | float | Decimal) -> None:
+    """A whole number above 1 in a %-formatted metric cell (20, shown as 2000%) was almost
+    surely meant as 20%: it is sent as typed, with a warning saying how to send 0.2."""
+    number = float(value)
+    if not cell.metric_percent or not percent_points(number):
+        return
+    shown = plain_number(number)
+    cell.warn(
+        METRIC,
+        "percent-format",
+        f"The cell is formatted as a percentage and shows {shown}00%, so {shown} will be "
+        f"sent. If you meant {shown}%, type {shown}% in the cell (Excel then keeps "
+        f"{plain_number(Decimal(shown) / 100)}); if you meant {shown}, format it as Number.",
+    )
+
+
+def _implausible_year(cell: _Cells, day: dt.date) -> None:
+    """A date before 1900 is a real date but hardly a progress update: most often a year
+    typed with two digits into a four-digit place (0026 for 2026). A warning, naming it."""
+    if day.year >= 1900:
+        return
+    # 2000 + yy is a leap year exactly when yy is, so the guess is always a real date.
+    fix = f"did you mean {day.replace(year=2000 + day.year).isoformat()}?"
+    cell.warn(
+        AS_OF_DATE,
+        "implausible-date",
+        f"{_long_date(day)} ({day.isoformat()}) is before 1900: "
+        + (fix if day.year < 100 else "check the year."),
+    )
+
+
+def _odd(text: str) -> str:
+    """' It contains U+200B ZERO WIDTH SPACE (invisible) after 'x'.', or '' for plain text."""
+    odd = explain(text)
+    return f" It contains {odd}." if odd else ""
+
+
+def _plain_id(cell: _Cells, text: str) -> bool:
+    """An External ID with a look-alike, invisible or control character is an error naming it:
+    AchieveIt compares IDs exactly, and the message would otherwise look right. False then."""
+    if not odd_characters(text):
+        return True
+    fix = visible(text).strip()
+    cell.error(
+        EXTERNAL_ID,
+        "id-lookalike",
+        f"External ID '{fix}' contains {explain(text)}: AchieveIt would not recognise it. "
+        f"Retype it as '{fix}', or paste it again from 'Export External IDs'.",
+    )
+    return False
+
+
+_COMMENT_INVISIBLE = "\ufeff"  # a byte-order mark pasted inside a text; not part of any script
+
+
+def _invisible_in_comment(cell: _Cells, text: str) -> None:
+    """A comment is sent as typed; a control character or a BOM in it is shown by name."""
+    odd = [ch for ch in odd_characters(text) if ch in _COMMENT_INVISIBLE or ch not in LOOKALIKES]
+    if odd:
+        shown = "; ".join(f"{describe(ch)} (invisible) {where(text, ch)}" for ch in odd)
+        cell.warn(
+            COMMENT,
+            "invisible-character",
+            f"The comment contains {shown}; it will be sent as it is. Delete it unless you "
+            "mean it.",
+        )
 
 
 def _shown(value: Any) -> str:

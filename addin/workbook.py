@@ -23,13 +23,14 @@ fills included, is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import html
 import os
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -39,20 +40,25 @@ from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule, Rule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
+from openpyxl.utils.escape import unescape
 from openpyxl.worksheet.table import TableColumn
 
 from . import marks, model
 from .cells import (
     find_header,
+    is_percent_format,
     log_columns,
     log_hash,
     normal_label,
+    percent_points,
     result_header_clash,
     result_header_message,
     sheet_index,
 )
 from .cells import is_blank as _blank
 from .csvfile import read_csv_table
+from .dates import DateProblem, from_serial, plain_number
 from .errors import WorkbookError
 from .marks import INPUT_WIDTH, ISSUES_COL, LAST_TOOL_COL, TOOL_HEADERS
 from .model import Finding, JobOutcome, LogEntry, LogRow, Row, Settings, Table, ToolCells
@@ -86,6 +92,7 @@ from .xlsxfile import (
 )
 
 CSV_SUFFIX = ".csv"
+METRIC_COL = model.COLUMNS.index(model.METRIC)  # 0-based
 NOTE_AUTHOR = "AchieveIt Progress Updates"  # marks the header notes this tool wrote
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"  # Checked At and the Log's When (the template's too)
 LOG_DATETIME_FORMAT = DATETIME_FORMAT + ":ss"
@@ -469,10 +476,19 @@ def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
             return empty, tools
         values = []
         start = header_row + 1
-        for number, cells in enumerate(ws.iter_rows(min_row=start, max_col=LAST_TOOL_COL), start):
-            values.append(_row_values(cells[:INPUT_WIDTH]))
-            if len(cells) > INPUT_WIDTH and any(c.value is not None for c in cells[INPUT_WIDTH:]):
-                tools[number] = ToolCells.of([c.value for c in cells[INPUT_WIDTH:]])
+        percent_rows: set[int] = set()
+        percent_style: dict[int, bool] = {}  # style id -> its number format shows a '%'
+        with _exact_dates(wb) as cell_value:
+            rows = ws.iter_rows(min_row=start, max_col=LAST_TOOL_COL)
+            for number, cells in enumerate(rows, start):
+                row = _row_values(cells[:INPUT_WIDTH], cell_value)
+                values.append(row)
+                if percent_points(row[METRIC_COL]) and _is_percent(
+                    cells[METRIC_COL], percent_style
+                ):
+                    percent_rows.add(number)  # only a number that may be mistyped is looked at
+                if any(c.value is not None for c in cells[INPUT_WIDTH:]):
+                    tools[number] = ToolCells.of([cell_value(c) for c in cells[INPUT_WIDTH:]])
         part = ws._worksheet_path  # openpyxl 3.1 (pinned <3.2): the sheet's zip part
         with zipfile.ZipFile(path) as archive:
             scan = scan_part(archive, part)
@@ -483,8 +499,9 @@ def _table_and_tools(path: Path, wb: Any) -> tuple[Table, dict[int, ToolCells]]:
         sheet=ws.title,
         header_row=header_row,
         header=header,
-        rows=_build_rows(values, header_row, scan),
+        rows=_build_rows(values, header_row, scan, percent_rows),
         findings=_merged_findings(scan.merged, header_row),
+        date1904=_is_1904(wb),
     )
     return table, {row: cells for row, cells in tools.items() if any(cells.values())}
 
@@ -547,9 +564,55 @@ def _log_rows(path: Path, wb: Any) -> list[LogRow]:
 _ZERO_PADDED = re.compile(r"0+")
 
 
-def _row_values(cells: Sequence[Any]) -> tuple[Any, ...]:
-    """Cell values; an External ID number shown with leading zeros ('00123') as that text."""
-    values = tuple(c.value for c in cells)
+def _text(value: Any) -> Any:
+    """A cell's text as typed: the file stores a carriage return or a control character as
+    Excel's _xHHHH_ escape (a typed '_x000D_' as '_x005F_x000D_'), which openpyxl leaves."""
+    return unescape(value) if isinstance(value, str) else value
+
+
+def _is_1904(wb: Any) -> bool:
+    return bool(wb.epoch == CALENDAR_MAC_1904)
+
+
+@contextlib.contextmanager
+def _exact_dates(wb: Any) -> Iterator[Callable[[Any], Any]]:
+    """Within the block, read-only cells give their raw serials, and the function yielded
+    gives each cell's value: text unescaped, a date serial as the date and time Excel shows.
+
+    openpyxl rounds a serial to the millisecond before taking its day, so 23:59:59.9995 and
+    later became the next day, and its serial 60 (Excel's fictitious 1900-02-29) became
+    1900-02-28; dates.from_serial keeps the written day and says what is no real date.
+    (openpyxl 3.1, pinned: `_date_formats` holds the style ids it converts.)
+    """
+    date_styles, duration_styles = wb._date_formats, wb._timedelta_formats
+    date1904 = _is_1904(wb)
+
+    def value(cell: Any) -> Any:  # once per cell: the common cases first, and cheap
+        raw = cell.value
+        if raw is None:
+            return None
+        if raw.__class__ is str:
+            return unescape(raw) if "_x" in raw else raw
+        if cell.data_type != "n" or cell._style_id not in date_styles:
+            return raw
+        if cell._style_id in duration_styles:
+            return from_excel(raw, wb.epoch, timedelta=True)
+        try:
+            return from_serial(raw, date1904=date1904)
+        except DateProblem as problem:
+            return model.Unreadable(plain_number(raw), problem.code, problem.message)
+
+    wb._date_formats = set()
+    try:
+        yield value
+    finally:
+        wb._date_formats = date_styles
+
+
+def _row_values(cells: Sequence[Any], cell_value: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """Cell values (see _exact_dates); an External ID number shown with leading zeros
+    ('00123') as that text."""
+    values = tuple(cell_value(c) for c in cells)
     first = values[0] if values else None
     if (
         isinstance(first, int | float)
@@ -562,8 +625,21 @@ def _row_values(cells: Sequence[Any]) -> tuple[Any, ...]:
     return values
 
 
+def _is_percent(cell: Any, cache: dict[int, bool]) -> bool:
+    """Whether the cell's number format shows a percentage (one look-up per style)."""
+    style = getattr(cell, "_style_id", None)  # openpyxl 3.1 read-only cells; empty ones lack it
+    if style is None:
+        return False
+    if style not in cache:
+        cache[style] = is_percent_format(cell.number_format)
+    return cache[style]
+
+
 def _build_rows(
-    values: Iterable[tuple[Any, ...]], header_row: int, scan: SheetScan
+    values: Iterable[tuple[Any, ...]],
+    header_row: int,
+    scan: SheetScan,
+    percent_rows: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[Row, ...]:
     rows: list[Row] = []
     for number, raw in enumerate(values, start=header_row + 1):
@@ -571,7 +647,14 @@ def _build_rows(
         for col in range(INPUT_WIDTH):
             if cells[col] is None and (number, col + 1) in scan.uncalculated:
                 cells[col] = model.Uncalculated(scan.uncalculated[(number, col + 1)])
-        rows.append(Row(number=number, values=tuple(cells), hidden=number in scan.hidden_rows))
+        rows.append(
+            Row(
+                number=number,
+                values=tuple(cells),
+                hidden=number in scan.hidden_rows,
+                metric_percent=number in percent_rows,
+            )
+        )
     while rows and rows[-1].is_blank():  # formatted but empty rows below the data
         rows.pop()
     return tuple(rows)
@@ -607,7 +690,7 @@ def _header(ws: Any) -> tuple[int | None, tuple[Any, ...]]:
     index = find_header(rows)
     if index is None:
         return None, ()
-    values = list(rows[index])
+    values = [_text(v) for v in rows[index]]
     while values and values[-1] is None:
         values.pop()
     return index + 1, tuple(values)

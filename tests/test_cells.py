@@ -4,6 +4,7 @@ from addin import model
 from addin.cells import (
     find_header,
     is_blank,
+    is_percent_format,
     log_columns,
     log_hash,
     normal_label,
@@ -148,3 +149,22 @@ def test_log_columns(header, positions, missing):
 )
 def test_log_hash(value, expected):
     assert log_hash(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("number_format", "percent"),
+    [
+        ("0%", True),
+        ("0.00%", True),
+        ("#,##0.0%;[Red]-#,##0.0%", True),
+        ("General", False),
+        ("0.00", False),
+        ('0.0"%"', False),  # a literal % sign in quotes: the number is not multiplied
+        ("0.0\\%", False),  # an escaped % sign
+        ('"pct "0%', True),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_is_percent_format(number_format, percent):
+    assert is_percent_format(number_format) is percent

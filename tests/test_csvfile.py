@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from addin import model, rules
 from addin.csvfile import (
     export_csv,
+    fingerprint,
     format_date,
     format_number,
     read_csv_table,
@@ -456,3 +457,138 @@ def test_same_bytes_as_python_csv_writer_quote_minimal(external_id, comment):
         write_csv([upd(external_id=external_id, comment=comment)], Settings(include_header=False))
         == expected
     )
+
+
+# --- strict reading: nothing swallowed, nothing unquoted silently ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        # An unclosed quote would swallow every later record into one comment.
+        (
+            b'A1,On Track,,11/03/2026,"He said hi\r\nA2,On Track,,11/03/2026,x\r\n',
+            ["line 2", "never closed", "He said hi", "closing quote"],
+        ),
+        (b'A1,On Track,,11/03/2026,"He said hi', ["line 2", "never closed"]),
+        (
+            b'A1,On Track,,11/03/2026,ok\r\nA2,On Track,,11/03/2026,"two\r\nlines\r\nA3,x\r\n',
+            ["line 3", "never closed", "two"],
+        ),
+        # Text after a closing quote: a lenient reader drops the quotes silently.
+        (
+            b'A1,On Track,,11/03/2026,"quoted" tail\r\n',
+            ["line 2", "followed by more text", '"quoted" tail', '"""quoted"" tail"'],
+        ),
+        (
+            b'A1,On Track,,11/03/2026,"a\r\nb" c\r\n',
+            ["line 3", "followed by more text"],
+        ),
+        (b'"A1"x,On Track,,11/03/2026,\r\n', ["line 2", "followed by more text"]),
+    ],
+)
+def test_broken_quoting_is_refused_with_the_line(body, words):
+    with pytest.raises(WorkbookError) as info:
+        read_csv_table(HEADER + body, "updates.csv")
+    message = str(info.value)
+    assert message.startswith("updates.csv, line ")
+    for word in words:
+        assert word in message
+
+
+@pytest.mark.parametrize(
+    ("body", "comment"),
+    [
+        (b'A1,On Track,,11/03/2026,"He said ""hi"""\r\n', 'He said "hi"'),
+        (b'A1,On Track,,11/03/2026,"a, b"\r\n', "a, b"),
+        (b'A1,On Track,,11/03/2026,5" screen\r\n', '5" screen'),  # a bare inner quote: kept
+        (b'A1,On Track,,11/03/2026,""\r\n', None),
+    ],
+)
+def test_well_formed_quoting_reads_exactly(body, comment):
+    (row,) = read_csv_table(HEADER + body, "u.csv").rows
+    assert row.values[4] == comment
+
+
+# --- property: an accepted row goes out and comes back as the same canonical values ----------
+
+_IDS = st.one_of(
+    st.text(min_size=1, max_size=12),
+    st.from_regex(r"[A-Z]{2,4}-[0-9]{1,5}", fullmatch=True),
+    st.integers(min_value=0, max_value=10**9),
+)
+_STATUS = st.sampled_from(model.DEFAULT_STATUSES).flatmap(
+    lambda s: st.sampled_from([s, s.lower(), s.upper(), f"  {s} ", s.replace(" ", "\u00a0")])
+)
+_METRICS = st.one_of(
+    st.none(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=4, max_value=10**6, min_value=-(10**6)
+    ),
+    st.from_regex(r"-?[0-9]{1,6}(\.[0-9]{1,4})?%?", fullmatch=True),
+    st.sampled_from(["\u22125", "15\u00a0", "20\u202f%"]),
+)
+_DAYS = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
+_AS_OF = st.one_of(
+    _DAYS,
+    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+    _DAYS.map(lambda d: d.isoformat()),
+    _DAYS.map(lambda d: f"{d.month}/{d.day}/{d.year:04d}"),
+    _DAYS.map(lambda d: f"{d.isoformat()}T10:30:00\u221205:00"),
+)
+_COMMENTS = st.one_of(st.none(), st.text(max_size=40), st.sampled_from(['"quoted" tail', "a,b"]))
+
+
+@given(
+    st.lists(st.tuples(_IDS, _STATUS, _METRICS, _AS_OF, _COMMENTS), min_size=1, max_size=6),
+    st.sampled_from(model.DATE_FORMATS),
+)
+def test_an_accepted_row_is_exported_and_parses_back_to_the_same_values(values, date_format):
+    rows = [Row(n, v) for n, v in enumerate(values, start=2)]
+    report = rules.validate_rows(rows, today=dt.date(2026, 11, 29))
+    data = write_csv(report.updates, Settings(date_format=date_format))
+
+    def canonical(updates):
+        return [
+            [
+                u.external_id,
+                u.status,
+                "" if u.metric is None else format_number(u.metric),
+                format_date(u.as_of, date_format),
+                u.comment,
+            ]
+            for u in updates
+        ]
+
+    # A strict RFC 4180 parse gives back exactly the canonical values, record by record.
+    records = list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), strict=True))
+    assert records == [list(model.COLUMNS), *canonical(report.updates)]
+    # And the tool's own reading of that file accepts every row as the same update (a metric
+    # may come back as an int: 1.2e17 is written 120000000000000000, its exact digits).
+    again = rules.validate_table(read_csv_table(data, "u.csv"), today=dt.date(2026, 11, 29))
+    assert [f for f in again.findings if f.severity == model.ERROR] == []
+    assert canonical(again.updates) == canonical(report.updates)
+    assert [fingerprint(u) for u in again.updates] == [fingerprint(u) for u in report.updates]
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "byte"),
+    [
+        (b"A1,On Track,,11/03/2026,Caf\xc3\xa9\r\nA2,On Track,,11/03/2026,na\xefve\r\n", 3, "EF"),
+        (b"A1,On Track,,11/03/2026,\xe9t\xc3\xa9\r\n", 2, "E9"),
+    ],
+)
+def test_a_utf8_file_with_a_foreign_byte_is_refused_not_turned_into_mojibake(body, line, byte):
+    with pytest.raises(WorkbookError) as info:
+        read_csv_table(b"\xef\xbb\xbf" + HEADER + body, "u.csv")
+    assert f"u.csv, line {line}" in str(info.value)
+    assert f"byte 0x{byte}" in str(info.value)
+
+
+def test_a_header_with_lookalike_spaces_is_the_header():
+    data = b"External\xc2\xa0ID,Status\xe2\x80\x8b,Current Metric Value,As Of Date,Comment\r\n"
+    table = read_csv_table(data + b"A1,On Track,,2026-11-03,\r\n", "u.csv")
+    assert table.header_row == 1
+    assert rules.validate_header(table.header, table.header_row) == []

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from addin.dates import DateProblem, parse_as_of
+from addin.dates import FICTITIOUS_DATE, NEGATIVE_DATE, DateProblem, from_serial, parse_as_of
 
 NOV3 = dt.date(2026, 11, 3)
 
@@ -260,3 +260,101 @@ def test_day_first_dates_get_the_swap_hint(day):
     found = problem(day.strftime("%d/%m/%Y"))
     assert found.code == "day-month-order"
     assert found.message.endswith(f"did you mean {day.strftime('%m/%d/%Y')}?")
+
+
+# --- Excel serials (issue 10) ----------------------------------------------------------------
+
+MS = 1 / 86_400_000  # one millisecond, in days
+
+
+@pytest.mark.parametrize(
+    ("serial", "date1904", "expected"),
+    [
+        (46329, False, dt.datetime(2026, 11, 3)),
+        (46329.5, False, dt.datetime(2026, 11, 3, 12)),
+        # At or after 23:59:59.9995 the written day wins (openpyxl rounded into the next day).
+        (46329 + 1 - 0.5 * MS, False, dt.datetime(2026, 11, 3, 23, 59, 59, 999000)),
+        (46329 + 1 - 0.1 * MS, False, dt.datetime(2026, 11, 3, 23, 59, 59, 999000)),
+        (46329 + 1 - 1e-10, False, dt.datetime(2026, 11, 3, 23, 59, 59, 999000)),
+        (46329 + 1 - 1.5 * MS, False, dt.datetime(2026, 11, 3, 23, 59, 59, 999000)),
+        (46329 + 1 - 2 * MS, False, dt.datetime(2026, 11, 3, 23, 59, 59, 998000)),
+        # The 1900 system around its fictitious 29 February
+        (1, False, dt.datetime(1900, 1, 1)),
+        (59, False, dt.datetime(1900, 2, 28)),
+        (61, False, dt.datetime(1900, 3, 1)),
+        (0.25, False, dt.time(6)),  # a time of day only
+        (2958465, False, dt.datetime(9999, 12, 31)),
+        # The 1904 system: 1,462 days later, no fictitious day
+        (0, True, dt.datetime(1904, 1, 1)),
+        (60, True, dt.datetime(1904, 3, 1)),
+        (46329 - 1462, True, dt.datetime(2026, 11, 3)),
+        (46329 - 1462 + 1 - 0.2 * MS, True, dt.datetime(2026, 11, 3, 23, 59, 59, 999000)),
+    ],
+)
+def test_from_serial(serial, date1904, expected):
+    assert from_serial(serial, date1904=date1904) == expected
+
+
+@pytest.mark.parametrize(
+    ("serial", "date1904", "code", "words"),
+    [
+        (60, False, FICTITIOUS_DATE, ["02/29/1900", "never was"]),
+        (60.5, False, FICTITIOUS_DATE, ["02/29/1900"]),
+        (-1, False, NEGATIVE_DATE, ["-1", "####"]),
+        (-0.5, True, NEGATIVE_DATE, ["-0.5", "####"]),
+        (2958466, False, "bad-date", ["9999-12-31"]),
+        (2958466 - 1462, True, "bad-date", ["9999-12-31"]),
+    ],
+)
+def test_serials_that_are_no_real_date(serial, date1904, code, words):
+    with pytest.raises(DateProblem) as caught:
+        from_serial(serial, date1904=date1904)
+    assert caught.value.code == code
+    for word in words:
+        assert word in caught.value.message
+
+
+@given(st.integers(min_value=61, max_value=2958465), st.floats(min_value=0, max_value=1))
+def test_a_serial_is_always_on_its_written_day(day, fraction):
+    serial = day + fraction
+    if serial >= day + 1:
+        serial = day + (1 - 1e-12)
+    assert from_serial(serial).date() == dt.date(1899, 12, 30) + dt.timedelta(days=int(serial))
+
+
+@pytest.mark.parametrize(
+    ("value", "date1904", "hint"),
+    [
+        (46329, False, "as an Excel date serial, 46329 is 2026-11-03"),
+        (46329, True, "in this workbook's 1904 date system, 46329 is 2030-11-04"),
+        (44867, True, "1904 date system, 44867 is 2026-11-03"),
+    ],
+)
+def test_the_serial_hint_follows_the_date_system(value, date1904, hint):
+    with pytest.raises(DateProblem) as caught:
+        parse_as_of(value, date1904=date1904)
+    assert hint in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("11/03/2026\u00a014:00", NOV3),  # U+00A0 NO-BREAK SPACE between date and time
+        ("2026\u201111\u201103", NOV3),  # U+2011 NON-BREAKING HYPHEN
+        ("2026\u201311\u201303", NOV3),  # U+2013 EN DASH
+        ("2026-11-03T10:00\u221205:00", NOV3),  # ISO 8601's own U+2212 MINUS SIGN
+        ("2026-11-03T10:00:00\u221205", NOV3),
+        ("\ufeff2026-11-03", NOV3),
+        ("2026-11\u200b-03", NOV3),
+    ],
+)
+def test_lookalike_characters_read_as_they_look(text, expected):
+    assert parse_as_of(text) == expected
+
+
+def test_a_bad_date_names_the_lookalike_it_holds():
+    found = problem("2026-13-03\u00a014:00")
+    assert found.code == "impossible-date"
+    assert "U+00A0 NO-BREAK SPACE (looks like a space) between '2026-13-03' and '14:00'" in (
+        found.message
+    )

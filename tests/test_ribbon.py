@@ -857,3 +857,49 @@ def test_a_press_stays_cheap_to_import():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# --- %-formatted metric cells: one Excel call at most (issue 10) ----------------------------
+
+
+def _percent_book(n: int, whole: set[int]) -> Any:
+    rows = [[f"ID-{i:05d}", "On Track", 20 if i in whole else 0.2, AS_OF, ""] for i in range(n)]
+    return make_book(updates(*rows))
+
+
+@pytest.mark.parametrize("n", [10, 2_000])
+def test_a_percent_formatted_metric_column_is_asked_once_whatever_the_rows(n):
+    book = _percent_book(n, {3, n - 2})
+    with xlbook.number_formats("0%") as reads:
+        table = excelbook.read_updates(book).table
+    assert reads == [f"$C$5:$C${n}"]  # sheet rows of the first and last whole number
+    report = rules.validate_table(table, today=NOW.date())
+    assert [(f.row, f.code) for f in report.findings] == [
+        (5, "percent-format"),
+        (n, "percent-format"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("shown", "whole", "reads", "codes"),
+    [
+        ("0%", set(), 0, []),  # no whole number above 1: nothing to ask
+        ("General", {3}, 1, []),
+        (None, {3, 6}, 1, []),  # formats differ: Excel can't say in one call, nothing marked
+        ("0.0%;[Red]-0.0%", {3}, 1, ["percent-format"]),
+    ],
+)
+def test_percent_format_calls_and_findings(shown, whole, reads, codes):
+    book = _percent_book(10, whole)
+    with xlbook.number_formats(shown) as asked:
+        table = excelbook.read_updates(book).table
+    assert len(asked) == reads
+    assert [f.code for f in rules.validate_table(table, today=NOW.date()).findings] == codes
+
+
+def test_validate_warns_about_a_percent_formatted_metric_in_live_excel():
+    book = _percent_book(3, {1})
+    with xlbook.number_formats("0%"):
+        ribbon.validate(book, now=now)
+    issues = cell(sheet_after(book, "Updates"), 3, ISSUES)
+    assert "shows 2000%, so 20 will be sent" in issues

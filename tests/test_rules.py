@@ -5,6 +5,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from addin import lookalikes
 from addin.model import (
     COLUMNS,
     DEFAULT_STATUSES,
@@ -17,6 +18,7 @@ from addin.model import (
     Row,
     Table,
     Uncalculated,
+    Unreadable,
     Update,
 )
 from addin.rules import validate_header, validate_rows, validate_table
@@ -353,7 +355,9 @@ def test_comment(raw, findings, exported):
 def test_any_comment_text_survives_unchanged(text):
     assume(text.strip().upper() not in EXCEL_ERRORS)  # those are reported, by design
     report = check(row(comment=text))
-    assert report.findings == ()
+    # Sent as typed; only a control character or a BOM is pointed out (a warning).
+    invisible = any(lookalikes.is_control(ch) or ch == "\ufeff" for ch in text)
+    assert [f.code for f in report.findings] == (["invisible-character"] if invisible else [])
     assert report.updates[0].comment == text
 
 
@@ -552,3 +556,217 @@ def test_hundred_thousand_rows_validate_quickly():
     assert report.rows == 100_000
     assert len(report.updates) == 50_000
     assert elapsed < 10, f"100,000 rows took {elapsed:.2f} s"
+
+
+# --- look-alike, invisible and control characters (issue 10) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("external_id", "words"),
+    [
+        ("A\u200b1", ["U+200B ZERO WIDTH SPACE", "invisible", "between 'A' and '1'", "as 'A1'"]),
+        ("\ufeffA1", ["U+FEFF ZERO WIDTH NO-BREAK SPACE", "before 'A1'", "as 'A1'"]),
+        ("A\u20111", ["U+2011 NON-BREAKING HYPHEN", "looks like '-'", "as 'A-1'"]),
+        ("A\u20131", ["U+2013 EN DASH", "as 'A-1'"]),
+        ("A\u00a01", ["U+00A0 NO-BREAK SPACE", "looks like a space", "as 'A 1'"]),
+        ("A1\x07", ["U+0007 (a control character)", "after 'A1'", "as 'A1'"]),
+        ("A\x1b1", ["U+001B (a control character)", "between 'A' and '1'"]),
+    ],
+)
+def test_an_id_with_a_lookalike_is_an_error_naming_the_code_point(external_id, words):
+    report = check(row(external_id=external_id))
+    finding = only(report)
+    assert (finding.column, finding.code, finding.severity) == (
+        "External ID",
+        "id-lookalike",
+        ERROR,
+    )
+    for word in words:
+        assert word in finding.message
+    assert report.updates == ()
+
+
+@pytest.mark.parametrize(
+    "external_id",
+    # Outer spaces, a no-break space and a line break pasted at the end are trimmed, as before.
+    ["A1 ", " A1", "\u00a0A1\u00a0", "A1\r\n", "A1\t"],
+)
+def test_outer_whitespace_of_an_id_is_trimmed_without_a_finding(external_id):
+    report = check(row(external_id=external_id))
+    assert (report.findings, report.updates[0].external_id) == ((), "A1")
+
+
+@pytest.mark.parametrize(
+    ("status", "sent"),
+    [
+        ("On\u00a0Track", "On Track"),
+        ("On\u202fTrack", "On Track"),
+        ("\ufeffAt Risk", "At Risk"),
+        ("At Risk\u200b", "At Risk"),
+        ("Off\u2060 Track", "Off Track"),
+    ],
+)
+def test_a_status_with_lookalike_spaces_or_invisibles_is_the_status(status, sent):
+    report = check(row(status=status))
+    assert (report.findings, report.updates[0].status) == ((), sent)
+
+
+def test_an_unknown_status_names_the_invisible_character_it_holds():
+    finding = only(check(row(status="Bogus\u200b")))
+    assert finding.code == "unknown-status"
+    assert "U+200B ZERO WIDTH SPACE (invisible) after 'Bogus'" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("metric", "sent", "codes"),
+    [
+        ("\u22125", -5, []),  # U+2212 MINUS SIGN means minus
+        ("\u20130.5", -0.5, []),
+        ("15\u00a0", 15, []),
+        ("\u200b0.2", 0.2, []),
+        ("20\u00a0%", 0.2, ["percent-text"]),
+        ("20\u202f%", 0.2, ["percent-text"]),
+    ],
+)
+def test_a_metric_with_lookalikes_reads_as_it_looks(metric, sent, codes):
+    report = check(row(metric=metric))
+    assert [f.code for f in report.findings] == codes
+    assert report.updates[0].metric == sent
+
+
+def test_a_bad_metric_names_the_lookalike_it_holds():
+    finding = only(check(row(metric="5x\u00a0y")))
+    assert finding.code == "bad-metric"
+    assert "U+00A0 NO-BREAK SPACE (looks like a space) between '5x' and 'y'" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("as_of", "sent"),
+    [
+        ("11/03/2026\u00a014:00", NOV3),
+        ("2026\u201111\u201103", NOV3),
+        ("2026\u201311\u201303", NOV3),
+        ("\ufeff2026-11-03", NOV3),
+        ("2026-11-03T10:00\u221205:00", NOV3),
+        ("2026-11-03\u200b", NOV3),
+    ],
+)
+def test_a_date_with_lookalikes_is_the_date_it_shows(as_of, sent):
+    report = check(row(as_of=as_of))
+    assert (report.findings, report.updates[0].as_of) == ((), sent)
+
+
+@pytest.mark.parametrize(
+    ("comment", "words"),
+    [
+        ("bell\x07here", ["U+0007 (a control character) (invisible) between 'bell' and 'here'"]),
+        ("a\ufeffb", ["U+FEFF ZERO WIDTH NO-BREAK SPACE (invisible) between 'a' and 'b'"]),
+    ],
+)
+def test_a_control_character_in_a_comment_is_a_warning_and_is_kept(comment, words):
+    report = check(row(comment=comment))
+    finding = only(report)
+    assert (finding.code, finding.severity) == ("invisible-character", WARNING)
+    for word in words:
+        assert word in finding.message
+    assert report.updates[0].comment == comment
+
+
+@pytest.mark.parametrize(
+    "comment", ["late \u2013 but fine", "a\u00a0b", "emoji \U0001f469\u200d\U0001f4bb", "x\ty"]
+)
+def test_dashes_spaces_and_joiners_in_a_comment_are_text(comment):
+    report = check(row(comment=comment))
+    assert (report.findings, report.updates[0].comment) == ((), comment)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "words"),
+    [
+        ("0026-11-03", ["before 1900", "did you mean 2026-11-03?"]),
+        ("11/03/0026", ["before 1900", "did you mean 2026-11-03?"]),
+        (dt.date(26, 11, 3), ["did you mean 2026-11-03?"]),
+        ("0099-01-01", ["did you mean 2099-01-01?"]),
+        ("1899-12-31", ["before 1900", "check the year"]),
+        ("0100-01-01", ["check the year"]),
+        ("0004-02-29", ["did you mean 2004-02-29?"]),
+    ],
+)
+def test_a_date_before_1900_is_a_warning(as_of, words):
+    report = check(row(as_of=as_of))
+    finding = only(report)
+    assert (finding.column, finding.code, finding.severity) == (
+        "As Of Date",
+        "implausible-date",
+        WARNING,
+    )
+    for word in words:
+        assert word in finding.message
+    assert len(report.updates) == 1  # a warning: the user decides
+
+
+@pytest.mark.parametrize("as_of", ["1900-01-01", "2026-11-03", dt.date(1900, 3, 1)])
+def test_dates_from_1900_on_are_plausible(as_of):
+    assert check(row(as_of=as_of)).findings == ()
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+def test_an_unreadable_cell_is_an_error_with_its_own_message(column):
+    values = dict(zip(COLUMNS, GOOD, strict=True))
+    values[column] = Unreadable("60", "fictitious-date", "The cell shows 02/29/1900 ...")
+    report = check(Row(2, tuple(values.values())))
+    assert [(f.column, f.code, f.message) for f in report.findings] == [
+        (column, "fictitious-date", "The cell shows 02/29/1900 ...")
+    ]
+    assert report.updates == ()
+
+
+def test_the_serial_hint_uses_the_tables_date_system():
+    table = Table("u.xlsx", "Updates", 1, COLUMNS, (row(as_of=44867),), date1904=True)
+    (finding,) = validate_table(table, today=TODAY).findings
+    assert "1904 date system, 44867 is 2026-11-03" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("metric", "percent", "codes"),
+    [
+        (20, True, ["percent-format"]),  # typed 20, Excel shows 2000%
+        (20.0, True, ["percent-format"]),
+        (-35, True, ["percent-format"]),
+        (100, True, ["percent-format"]),
+        (0.2, True, []),  # 20%: what the article asks for
+        (1, True, []),  # 100%
+        (1.5, True, []),  # 150%: a plausible percentage
+        (20, False, []),  # a plain number cell: 20 is 20
+        ("20", True, []),  # text is not shown by the number format
+    ],
+)
+def test_a_whole_number_in_a_percent_formatted_metric_cell_is_warned(metric, percent, codes):
+    report = check(Row(2, ("ID-2", "On Track", metric, NOV3, ""), metric_percent=percent))
+    assert [f.code for f in report.findings] == codes
+    assert report.updates[0].metric == float(metric)  # as typed: a warning, the user decides
+
+
+def test_the_percent_format_warning_says_how_to_send_the_decimal():
+    finding = only(check(Row(2, ("ID-2", "On Track", 20, NOV3, ""), metric_percent=True)))
+    assert finding.message == (
+        "The cell is formatted as a percentage and shows 2000%, so 20 will be sent. If you "
+        "meant 20%, type 20% in the cell (Excel then keeps 0.2); if you meant 20, format it "
+        "as Number."
+    )
+
+
+@pytest.mark.parametrize(
+    ("metric", "sent", "codes"),
+    [
+        ("0.50", 0.5, []),  # a trailing zero is no lost digit
+        ("123456789012345678901", 123456789012345678901, []),  # whole numbers stay exact
+        ("0.1", 0.1, []),
+        ("12345678901234567.5", 12345678901234568.0, ["metric-precision"]),
+        ("0.12345678901234567891", 0.12345678901234568, ["metric-precision"]),
+    ],
+)
+def test_a_metric_typed_with_more_digits_than_a_float_holds_is_warned(metric, sent, codes):
+    report = check(row(metric=metric))
+    assert [f.code for f in report.findings] == codes
+    assert report.updates[0].metric == sent

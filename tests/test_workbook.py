@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from workbook_factory import (
     DATA_BAR_LINK,
     HEADER,
@@ -1158,3 +1159,135 @@ def test_check_writable_passes_a_file_the_tool_can_write(tmp_path: Path, extra: 
     assert workbook.check_writable(path, table) is None
     assert path.read_bytes() == before  # a check changes nothing
     workbook.write_back(path, table=table, findings=FINDINGS)
+
+
+# --- Excel's _xHHHH_ escapes are decoded (issue 10) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("A1_x000D_", "A1\r"),  # a carriage return, as Excel stores it
+        ("bell_x0007_here", "bell\x07here"),
+        ("two_x000D_\nlines", "two\r\nlines"),
+        ("_x005F_x000D_", "_x000D_"),  # a typed '_x000D_' is stored with its '_' escaped
+        ("_x005f_x0007_ and _x0041_", "_x0007_ and A"),
+        ("_x00_ and _xZZZZ_ and x000D", "_x00_ and _xZZZZ_ and x000D"),  # not escapes
+    ],
+)
+def test_excel_escapes_in_text_cells_are_decoded(tmp_path: Path, stored: str, typed: str):
+    path = build_workbook(tmp_path / "u.xlsx", [[stored, "On Track", 1, "2026-11-03", stored]])
+    (row,) = workbook.read_table(path).rows
+    assert (row.values[0], row.values[4]) == (typed, typed)
+
+
+def test_an_escaped_control_character_in_an_id_is_reported_not_sent(tmp_path: Path) -> None:
+    from addin.rules import validate_table
+
+    path = build_workbook(tmp_path / "u.xlsx", [["A1_x0007_", "On Track", 1, "2026-11-03", ""]])
+    report = validate_table(workbook.read_table(path), today=dt.date(2026, 11, 29))
+    assert [(f.row, f.code) for f in report.findings] == [(2, "id-lookalike")]
+    assert "U+0007" in report.findings[0].message
+    assert report.updates == ()
+
+
+def test_an_escaped_carriage_return_ending_an_id_is_trimmed_like_any_line_end(tmp_path: Path):
+    from addin.rules import validate_table
+
+    path = build_workbook(tmp_path / "u.xlsx", [["A1_x000D_", "On Track", 1, "2026-11-03", ""]])
+    report = validate_table(workbook.read_table(path), today=dt.date(2026, 11, 29))
+    assert (report.findings, [u.external_id for u in report.updates]) == ((), ["A1"])
+
+
+# --- date serials read exactly (issue 10) ----------------------------------------------------
+
+
+def _serial_book(path: Path, serial: float, fmt: str = "mm/dd/yyyy hh:mm", **kw: Any) -> Path:
+    build_workbook(path, [["A-1", "On Track", 1, serial, None]], number_formats={"D2": fmt}, **kw)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("serial", "expected"),
+    [
+        (46329.25, dt.datetime(2026, 11, 3, 6)),
+        (46329.99999999, dt.datetime(2026, 11, 3, 23, 59, 59, 999000)),  # 23:59:59.99914
+        (46329.9999999999, dt.datetime(2026, 11, 3, 23, 59, 59, 999000)),
+        (61, dt.datetime(1900, 3, 1)),
+        (59, dt.datetime(1900, 2, 28)),
+    ],
+)
+def test_a_date_serial_keeps_its_written_day(tmp_path: Path, serial: float, expected: Any):
+    table = workbook.read_table(_serial_book(tmp_path / "u.xlsx", serial))
+    assert table.rows[0].values[3] == expected
+
+
+@pytest.mark.parametrize(
+    ("serial", "code"), [(60, "fictitious-date"), (60.5, "fictitious-date"), (-3, "negative-date")]
+)
+def test_a_date_serial_that_is_no_real_date_is_an_error(tmp_path: Path, serial: float, code: str):
+    from addin.rules import validate_table
+
+    table = workbook.read_table(_serial_book(tmp_path / "u.xlsx", serial))
+    report = validate_table(table, today=dt.date(2026, 11, 29))
+    assert [(f.row, f.column, f.code) for f in report.findings] == [(2, "As Of Date", code)]
+    assert report.updates == ()
+
+
+def test_a_1904_workbook_is_read_in_its_date_system(tmp_path: Path) -> None:
+    from addin.rules import validate_table
+
+    path = tmp_path / "mac.xlsx"
+    build_workbook(path, [["A-1", "On Track", 1, 44867.5, None], ["A-2", "On Track", 1, 44867]])
+    wb = openpyxl.load_workbook(path)
+    wb.epoch = CALENDAR_MAC_1904
+    wb.active["D2"].number_format = "mm/dd/yyyy"
+    wb.save(path)
+    table = workbook.read_table(path)
+    assert table.date1904 is True
+    assert table.rows[0].values[3] == dt.datetime(2026, 11, 3, 12)
+    report = validate_table(table, today=dt.date(2026, 11, 29))
+    (finding,) = report.findings  # D3 is a plain number: the hint is in the 1904 system
+    assert "1904 date system, 44867 is 2026-11-03" in finding.message
+
+
+def test_durations_and_tool_column_times_read_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "u.xlsx"
+    build_workbook(path, [["A-1", "On Track", 1.5, "2026-11-03", None]])
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    ws["C2"].number_format = "[h]:mm"
+    ws["I1"], ws["I2"] = "Checked At", dt.datetime(2026, 11, 3, 9, 30)
+    ws["I2"].number_format = "yyyy-mm-dd hh:mm"
+    wb.save(path)
+    view = workbook.FileSheets(path).read()
+    assert view.table.rows[0].values[2] == dt.timedelta(days=1.5)
+    assert view.tools[2].checked_at == dt.datetime(2026, 11, 3, 9, 30)
+
+
+# --- %-formatted metric cells (issue 10) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number_format", "metric", "codes"),
+    [
+        ("0%", 20, ["percent-format"]),
+        ("0.0%", 75, ["percent-format"]),
+        ("0%", 0.2, []),
+        ("General", 20, []),
+        ('0"%"', 20, []),  # a literal % sign: the cell shows 20%
+    ],
+)
+def test_a_percent_formatted_metric_cell_typed_as_a_whole_number_is_warned(
+    tmp_path: Path, number_format: str, metric: Any, codes: list[str]
+) -> None:
+    from addin.rules import validate_table
+
+    path = build_workbook(
+        tmp_path / "u.xlsx",
+        [["A-1", "On Track", metric, "2026-11-03", None]],
+        number_formats={"C2": number_format},
+    )
+    report = validate_table(workbook.read_table(path), today=dt.date(2026, 11, 29))
+    assert [f.code for f in report.findings] == codes
+    assert [u.metric for u in report.updates] == [metric]

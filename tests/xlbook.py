@@ -185,3 +185,22 @@ def counting_reads() -> Iterator[list[int]]:
         yield count
     finally:
         _xlremote.Range.raw_value = original
+
+
+@contextlib.contextmanager
+def number_formats(shown: str | None) -> Iterator[list[str]]:
+    """Range.number_format reads give `shown` (what Excel gives for a range whose cells share
+    one format; None when they differ), and are recorded by address: `with ... as reads:`.
+    The remote engine cannot read formats synchronously; live Excel can, in one call."""
+    original = _xlremote.Range.number_format
+    reads: list[str] = []
+
+    def getter(self: Any) -> Any:
+        reads.append(self.address)
+        return shown
+
+    _xlremote.Range.number_format = property(getter, original.fset)
+    try:
+        yield reads
+    finally:
+        _xlremote.Range.number_format = original
