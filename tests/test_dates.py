@@ -1,4 +1,5 @@
 import datetime as dt
+import math
 from decimal import Decimal
 
 import pytest
@@ -316,9 +317,8 @@ def test_serials_that_are_no_real_date(serial, date1904, code, words):
 
 @given(st.integers(min_value=61, max_value=2958465), st.floats(min_value=0, max_value=1))
 def test_a_serial_is_always_on_its_written_day(day, fraction):
-    serial = day + fraction
-    if serial >= day + 1:
-        serial = day + (1 - 1e-12)
+    # day + 1 - 1e-12 rounds up to day + 1 near 9999-12-31: take the float just below instead.
+    serial = min(day + fraction, math.nextafter(day + 1, 0))
     assert from_serial(serial).date() == dt.date(1899, 12, 30) + dt.timedelta(days=int(serial))
 
 
