@@ -32,7 +32,7 @@ from .model import Finding, Report, Row, Settings, Table, Update
 
 DEFAULT_SETTINGS = Settings()  # frozen: safe to share as a default
 CRLF = "\r\n"
-_NEEDS_QUOTES = (",", '"', "\r", "\n")
+_NEEDS_QUOTES = re.compile('[,"\r\n]')  # RFC 4180: a field holding these is quoted
 
 
 def format_number(value: float | int) -> str:
@@ -64,7 +64,7 @@ def format_date(value: dt.date, date_format: str = model.DATE_ISO) -> str:
 
 
 def _field(text: str) -> str:
-    if any(ch in text for ch in _NEEDS_QUOTES):
+    if _NEEDS_QUOTES.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
 

@@ -31,6 +31,7 @@ from .cells import (
 )
 from .cells import is_blank as _blank
 from .errors import WorkbookError
+from .gcpause import collector_paused
 from .marks import INPUT_WIDTH, ISSUES_COL, LAST_TOOL_COL, TOOL_HEADERS
 from .planitems import ITEM_HEADERS, PLAN_ITEMS_SHEET, PLAN_ITEMS_TABLE, KnownItem, known_items
 
@@ -154,7 +155,9 @@ def read_updates(book: xw.Book) -> UpdatesSheet:
             f"your updates to '{model.UPDATES_SHEET}', then try again."
         )
     cells = _read_block(sheet, READ_WIDTH)
-    table = _mark_percent_metrics(sheet, table_from_cells(cells, book.name, sheet.name))
+    with collector_paused():
+        table = table_from_cells(cells, book.name, sheet.name)
+    table = _mark_percent_metrics(sheet, table)
     updates = UpdatesSheet(sheet, cells, table)
     if table.header_row is not None:
         _check_result_headers(updates)

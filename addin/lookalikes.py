@@ -9,6 +9,7 @@ text "as it looks" shows the user nothing wrong, so messages name the code point
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # What each look-alike stands for in plain ASCII: "" for the invisible ones.
@@ -22,6 +23,11 @@ LOOKALIKES: dict[str, str] = {
 }
 _PLAIN = str.maketrans(LOOKALIKES)
 _LINE_BREAKS = "\t\n\r"  # control characters a comment may hold on purpose
+# Unicode's Cc category is exactly U+0000-U+001F and U+007F-U+009F. One regex search per text
+# instead of a look-up per character: comments are the longest texts on every row.
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_CONTROL_CHARACTER = re.compile(f"[{_CONTROLS}]")
+_ODD_CHARACTER = re.compile(f"[{_CONTROLS}{re.escape(''.join(LOOKALIKES))}]")
 
 
 def is_control(ch: str) -> bool:
@@ -36,11 +42,9 @@ def plain(text: str) -> str:
 
 def odd_characters(text: str, *, lookalikes: bool = True) -> list[str]:
     """The distinct look-alike (when `lookalikes`) and control characters of `text`, in order."""
-    found: dict[str, None] = {}
-    for ch in text:
-        if (lookalikes and ch in LOOKALIKES) or is_control(ch):
-            found.setdefault(ch)
-    return list(found)
+    pattern = _ODD_CHARACTER if lookalikes else _CONTROL_CHARACTER
+    found = pattern.findall(text)
+    return list(dict.fromkeys(found)) if found else []
 
 
 def describe(ch: str) -> str:

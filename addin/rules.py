@@ -536,7 +536,8 @@ class _Cells:
                 "calculate, save, and try again.",
             )
             return True
-        if isinstance(raw, str) and raw.strip().upper() in EXCEL_ERRORS:
+        # Every error value starts with '#': the cheap test first, on every cell of every row.
+        if isinstance(raw, str) and "#" in raw and raw.strip().upper() in EXCEL_ERRORS:
             self.error(
                 column,
                 "excel-error",

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from . import ledger, model, sendstate
 from .csvfile import fingerprint, sha256_hex, write_csv
 from .errors import ApiError, ConfigError, JobTimeout
+from .gcpause import collector_paused
 from .marks import row_codes
 from .model import Finding, JobOutcome, LogEntry, LogRow, Report, Settings, Table, ToolCells
 from .planitems import KnownItem, finder
@@ -182,9 +183,10 @@ def connection(base_url: str, open_client: Callable[[str], Client]) -> Iterator[
 def check(view: Snapshot, today: dt.date | None = None) -> Report:
     from .rules import validate_table
 
-    return validate_table(
-        view.table, statuses=view.settings.statuses, today=today, items=view.items
-    )
+    with collector_paused():  # rows, findings, updates: bulk and free of cycles (gcpause)
+        return validate_table(
+            view.table, statuses=view.settings.statuses, today=today, items=view.items
+        )
 
 
 def plan(view: Snapshot, report: Report, **options: bool) -> SendPlan:

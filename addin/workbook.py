@@ -60,6 +60,7 @@ from .cells import is_blank as _blank
 from .csvfile import read_csv_table
 from .dates import DateProblem, from_serial, plain_number
 from .errors import WorkbookError
+from .gcpause import collector_paused
 from .marks import INPUT_WIDTH, ISSUES_COL, LAST_TOOL_COL, TOOL_HEADERS
 from .model import Finding, JobOutcome, LogEntry, LogRow, Row, Settings, Table, ToolCells
 from .packageedit import SheetEdit, StyleKind, relationships, rewrite_package
@@ -166,7 +167,7 @@ class FileSheets:
             return Snapshot(table, Settings(), path.name, str(path), stateful=False)
         check_readable(path)
         stamp = file_stamp(path)  # before reading: a change during the read shows as a change
-        with open_read_only(path) as wb:
+        with collector_paused(), open_read_only(path) as wb:
             table, tools = _table_and_tools(path, wb)
             settings = _settings(path, wb) or Settings()
             log = _log_rows(path, wb) if with_log else []

@@ -1,5 +1,6 @@
 """Test-wide isolation: no real credentials, proxies or key stores leak into (or out of) tests."""
 
+import gc
 import os
 
 # xlwings' remote engine is the Excel stand-in in tests only (non-commercial licence). It must
@@ -66,3 +67,11 @@ def _isolated_environment(
 @pytest.fixture
 def memory_keyring(_isolated_environment: MemoryKeyring) -> MemoryKeyring:
     return _isolated_environment
+
+
+@pytest.fixture(autouse=True)
+def _cycle_collector_left_on():
+    """Bulk reading pauses the cycle collector (addin/gcpause.py); no code may leave it off:
+    cycles holding open files would then pile up until the process ends."""
+    yield
+    assert gc.isenabled(), "the cycle collector was left paused"

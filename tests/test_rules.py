@@ -1,5 +1,6 @@
 import datetime as dt
 import time
+import unicodedata
 
 import pytest
 from hypothesis import assume, given
@@ -359,6 +360,23 @@ def test_any_comment_text_survives_unchanged(text):
     invisible = any(lookalikes.is_control(ch) or ch == "\ufeff" for ch in text)
     assert [f.code for f in report.findings] == (["invisible-character"] if invisible else [])
     assert report.updates[0].comment == text
+
+
+_ODD_SAMPLE = "".join(lookalikes.LOOKALIKES) + "".join(map(chr, range(0xA0))) + "aé€\u2028"
+
+
+@given(st.text(alphabet=st.sampled_from(_ODD_SAMPLE) | st.characters()), st.booleans())
+def test_odd_characters_are_the_lookalikes_and_controls_in_order(text, with_lookalikes):
+    # The one-search implementation against the definition: each character by its category.
+    expected = list(
+        dict.fromkeys(
+            ch
+            for ch in text
+            if (with_lookalikes and ch in lookalikes.LOOKALIKES)
+            or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r")
+        )
+    )
+    assert lookalikes.odd_characters(text, lookalikes=with_lookalikes) == expected
 
 
 # --- whole rows ------------------------------------------------------------------------------
