@@ -22,9 +22,9 @@ LOOKALIKES: dict[str, str] = {
     **dict.fromkeys(_INVISIBLE, ""),
 }
 _PLAIN = str.maketrans(LOOKALIKES)
-_LINE_BREAKS = "\t\n\r"  # control characters a comment may hold on purpose
-# Unicode's Cc category is exactly U+0000-U+001F and U+007F-U+009F. One regex search per text
-# instead of a look-up per character: comments are the longest texts on every row.
+# Unicode's Cc category (U+0000-U+001F, U+007F-U+009F) less tab and line breaks, which a
+# comment may hold on purpose. One regex search per text instead of a look-up per character:
+# comments are the longest texts on every row.
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _CONTROL_CHARACTER = re.compile(f"[{_CONTROLS}]")
 _ODD_CHARACTER = re.compile(f"[{_CONTROLS}{re.escape(''.join(LOOKALIKES))}]")
@@ -32,7 +32,7 @@ _ODD_CHARACTER = re.compile(f"[{_CONTROLS}{re.escape(''.join(LOOKALIKES))}]")
 
 def is_control(ch: str) -> bool:
     """A C0/C1 control character (or DEL) other than tab and line breaks."""
-    return unicodedata.category(ch) == "Cc" and ch not in _LINE_BREAKS
+    return _CONTROL_CHARACTER.fullmatch(ch) is not None
 
 
 def plain(text: str) -> str:
@@ -67,7 +67,7 @@ def where(text: str, ch: str) -> str:
 
 def visible(text: str) -> str:
     """plain(text) without its control characters: what the user sees in the cell."""
-    return "".join(ch for ch in plain(text) if not is_control(ch))
+    return _CONTROL_CHARACTER.sub("", plain(text))
 
 
 def _shown(text: str) -> str:

@@ -367,16 +367,19 @@ _ODD_SAMPLE = "".join(lookalikes.LOOKALIKES) + "".join(map(chr, range(0xA0))) + 
 
 @given(st.text(alphabet=st.sampled_from(_ODD_SAMPLE) | st.characters()), st.booleans())
 def test_odd_characters_are_the_lookalikes_and_controls_in_order(text, with_lookalikes):
-    # The one-search implementation against the definition: each character by its category.
+    # The regex implementation against the definition: each character by its category.
+    def control(ch: str) -> bool:
+        return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"
+
     expected = list(
         dict.fromkeys(
-            ch
-            for ch in text
-            if (with_lookalikes and ch in lookalikes.LOOKALIKES)
-            or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r")
+            ch for ch in text if (with_lookalikes and ch in lookalikes.LOOKALIKES) or control(ch)
         )
     )
     assert lookalikes.odd_characters(text, lookalikes=with_lookalikes) == expected
+    assert [lookalikes.is_control(ch) for ch in text] == [control(ch) for ch in text]
+    shown = "".join(ch for ch in lookalikes.plain(text) if not control(ch))
+    assert lookalikes.visible(text) == shown
 
 
 # --- whole rows ------------------------------------------------------------------------------
